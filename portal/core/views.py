@@ -1,0 +1,68 @@
+from django.conf import settings
+from django.db import connection
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from portal.core.problems import PROBLEM_TYPES, PROBLEMS_BY_SLUG
+
+
+@never_cache
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def _database_ok() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True, "ok"
+    except Exception as exc:  # readiness reports, never raises
+        return False, exc.__class__.__name__
+
+
+def _broker_ok() -> tuple[bool, str]:
+    from portal.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True, "ok"
+    except Exception as exc:
+        return False, exc.__class__.__name__
+
+
+@never_cache
+def readyz(request):
+    db_ok, db_detail = _database_ok()
+    broker_ok, broker_detail = _broker_ok()
+    ok = db_ok and broker_ok
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "checks": {"database": db_detail, "broker": broker_detail}},
+        status=200 if ok else 503,
+    )
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect(settings.LOGIN_URL)
+    if request.user.is_support:
+        return redirect("organizations:list")
+    from portal.organizations.selectors import organization_list_for_user
+
+    organization = organization_list_for_user(user=request.user).first()
+    if organization is None:
+        return render(request, "core/no_organization.html")
+    return redirect("organizations:detail", organization_id=organization.pk)
+
+
+def problem_list(request):
+    return render(request, "core/problem_list.html", {"problems": PROBLEM_TYPES})
+
+
+def problem_detail(request, slug: str):
+    problem = PROBLEMS_BY_SLUG.get(slug)
+    if problem is None:
+        raise Http404
+    return render(request, "core/problem_detail.html", {"problem": problem, "problems": PROBLEM_TYPES})

@@ -1,0 +1,57 @@
+"""Fetch-and-authorize in one step: every organization-scoped object goes through here."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from portal.organizations.models import IntegrationOrganization, Membership
+
+ROLE_RANK = {Membership.Role.VIEWER: 1, Membership.Role.OPERATOR: 2, Membership.Role.ADMIN: 3}
+
+
+@dataclass(frozen=True)
+class OrganizationAccess:
+    """The caller's standing in one organization: a member's role, or NT24 support (everything)."""
+
+    organization: IntegrationOrganization
+    role: str | None
+    is_support: bool
+
+    def has_role(self, minimum: str) -> bool:
+        if self.is_support:
+            return True
+        return self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[minimum]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Membership.Role.ADMIN)
+
+    @property
+    def is_operator(self) -> bool:
+        return self.has_role(Membership.Role.OPERATOR)
+
+
+def access_organization(*, user, organization_id, min_role: str = Membership.Role.VIEWER) -> OrganizationAccess:
+    """The organization if the user may see it (404 otherwise); 403 only for a member below `min_role`."""
+    if user is None or not user.is_authenticated:
+        raise Http404
+    try:
+        organization = IntegrationOrganization.objects.get(pk=organization_id)
+    except (IntegrationOrganization.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if user.is_support:
+        return OrganizationAccess(organization=organization, role=None, is_support=True)
+    membership = Membership.objects.filter(organization=organization, user=user).only("role").first()
+    if membership is None:
+        raise Http404
+    access = OrganizationAccess(organization=organization, role=membership.role, is_support=False)
+    if not access.has_role(min_role):
+        raise PermissionDenied
+    return access
+
+
+def require_support(user) -> None:
+    """Support-only pages answer 404 to everybody else, like any object they cannot see."""
+    if user is None or not user.is_authenticated or not user.is_support:
+        raise Http404

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from portal.core import views as core_views
+
+v1 = [
+    path("", include(("portal.clients.api.urls", "clients-api"))),
+    path("webhooks/", include(("portal.webhooks.api.urls", "webhooks-api"))),
+    path("", include(("portal.kyc.api.urls", "kyc-api"))),
+    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("problems/", core_views.problem_list, name="problem-list"),
+    path("problems/<slug:slug>", core_views.problem_detail, name="problem-detail"),
+    path("docs/api/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+    path("docs/api/redoc/", SpectacularRedocView.as_view(url_name="openapi"), name="api-redoc"),
+    path("v1/", include(v1)),
+    path("oauth/", include(("portal.clients.oauth_urls", "oauth"))),
+    path("accounts/", include(("portal.accounts.urls", "accounts"))),
+    path("organizations/", include(("portal.organizations.urls", "organizations"))),
+    path("organizations/<uuid:organization_id>/clients/", include(("portal.clients.urls", "clients"))),
+    path("organizations/<uuid:organization_id>/webhooks/", include(("portal.webhooks.urls", "webhooks"))),
+    path("organizations/<uuid:organization_id>/kyc/", include(("portal.kyc.urls", "kyc"))),
+    path("kyc/", include(("portal.kyc.public_urls", "kyc-public"))),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "portal.core.errors.page_not_found"
+handler500 = "portal.core.errors.server_error"
