@@ -22,5 +22,10 @@ def organization_detail(request, organization_id):
     return render(
         request,
         "organizations/organization_detail.html",
-        {"access": access, "organization": access.organization, "current_organization": access.organization},
+        {
+            "access": access,
+            "organization": access.organization,
+            "current_organization": access.organization,
+            "org_tab": "overview",
+        },
     )
