@@ -80,7 +80,10 @@ def main() -> int:
         subprocess.Popen([*celery, "beat", "--loglevel=INFO"], env=env),
     ]
 
+    stopping = []
+
     def stop(*_):
+        stopping.append(True)
         for proc in processes:
             if proc.poll() is None:
                 proc.terminate()
@@ -122,7 +125,7 @@ def main() -> int:
 
         while all(proc.poll() is None for proc in processes):
             time.sleep(1)
-        return 1  # one of them died: stop the others and say so
+        return 0 if stopping else 1  # SIGTERM is a clean stop; a process that died by itself is not
     except KeyboardInterrupt:
         return 0
     finally:
