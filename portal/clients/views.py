@@ -39,7 +39,7 @@ def _sparkline(points) -> list[dict]:
                 "w": round(width - 2, 2),
                 "h": height,
                 "label": label,
-                "value": f"{p.requests} requests, {p.rate_limited} × 429",
+                "value": f"{p.requests} requests, {p.rate_limited} rate-limited (429)",
                 "bad": p.rate_limited > 0,
             }
         )

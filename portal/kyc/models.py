@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from portal.core.models import UUIDModel
 
@@ -25,11 +26,11 @@ class ComplianceStatus(models.TextChoices):
 
 
 class DocumentType(models.TextChoices):
-    TRADE_REGISTER_EXTRACT = "TRADE_REGISTER_EXTRACT", "Trade register extract"
-    ID_DOCUMENT = "ID_DOCUMENT", "ID document of the legal representative"
-    PROOF_OF_ADDRESS = "PROOF_OF_ADDRESS", "Proof of business address"
-    BENEFICIAL_OWNER_DECLARATION = "BENEFICIAL_OWNER_DECLARATION", "Beneficial owner declaration"
-    OTHER = "OTHER", "Other document"
+    TRADE_REGISTER_EXTRACT = "TRADE_REGISTER_EXTRACT", _("Trade register extract")
+    ID_DOCUMENT = "ID_DOCUMENT", _("ID document of the legal representative")
+    PROOF_OF_ADDRESS = "PROOF_OF_ADDRESS", _("Proof of business address")
+    BENEFICIAL_OWNER_DECLARATION = "BENEFICIAL_OWNER_DECLARATION", _("Beneficial owner declaration")
+    OTHER = "OTHER", _("Other document")
 
 
 class Buyer(UUIDModel):

@@ -570,7 +570,7 @@ def invitation_resend(*, actor: Actor, invitation: SelfServiceInvitation) -> tup
     with transaction.atomic():
         invitation = _lock_invitation(invitation.pk)
         _require_active(invitation)
-        validity = max(invitation.expires_at - invitation.created_at, timedelta(days=1))
+        validity = timedelta(days=max(1, round((invitation.expires_at - invitation.created_at) / timedelta(days=1))))
         invitation.token_hash = token_hash
         invitation.status = SelfServiceInvitation.Status.PENDING
         invitation.expires_at = timezone.now() + validity

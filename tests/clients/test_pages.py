@@ -164,7 +164,7 @@ def test_usage_chart_shows_requests_and_429s(client, viewer_user, organization, 
     usage_flush()
     client.force_login(viewer_user)
     html = client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
-    assert "120 requests, 7 × 429" in html
+    assert "120 requests, 7 rate-limited (429)" in html
     assert "chart-bar-bad" in html
 
 
