@@ -11,6 +11,18 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_usage_buffer():
+    """The per-process API usage buffer must not carry a rolled-back test's client into the next test."""
+    from portal.clients import gateway_state, usage
+
+    gateway_state.gateway_state_invalidate()
+    usage._buffer.clear()
+    yield
+    gateway_state.gateway_state_invalidate()
+    usage._buffer.clear()
+
+
 @pytest.fixture
 def password():
     return DEFAULT_PASSWORD

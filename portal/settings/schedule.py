@@ -8,4 +8,6 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-fanout-pending": {"task": "webhooks.events_fanout_pending", "schedule": 60.0, "options": {"expires": 50}},
     "webhooks-health": {"task": "webhooks.endpoints_health_check", "schedule": crontab(minute="*/15")},
     "webhooks-purge": {"task": "webhooks.purge", "schedule": crontab(hour=3, minute=17)},
+    "kyc-vies-check-due": {"task": "kyc.vies_check_due", "schedule": 30.0},
+    "kyc-invitation-expire-due": {"task": "kyc.invitation_expire_due", "schedule": 300.0},
 }
