@@ -76,3 +76,51 @@ class AccessToken(UUIDModel):
 
     def __str__(self):
         return f"token for {self.client}"
+
+
+class ClientUsageHour(models.Model):
+    """Per-client request counters for one clock hour, upserted in small batches (see usage.py)."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="usage_hours")
+    hour = models.DateTimeField()
+    requests = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField(default=0)
+    pauses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hour"]
+        constraints = [models.UniqueConstraint(fields=["client", "hour"], name="one_usage_row_per_client_hour")]
+
+    def __str__(self):
+        return f"{self.client_id} {self.hour:%Y-%m-%d %H}:00"
+
+
+class IdempotencyRecord(models.Model):
+    """One Idempotency-Key of an organization: claimed while the request runs, then its stored response."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        COMPLETED = "COMPLETED", "Completed"
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        "organizations.IntegrationOrganization", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    client = models.ForeignKey(ApiClient, null=True, on_delete=models.SET_NULL, related_name="+")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=1000)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and normalized body.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
+    locked_at = models.DateTimeField()
+    created_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.BinaryField(default=b"", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="one_idempotency_key_per_org")]
+
+    def __str__(self):
+        return f"{self.key} ({self.state})"

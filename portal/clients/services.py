@@ -1,7 +1,11 @@
+"""Every write of the clients app: clients, secrets and their rotation, tokens, pauses."""
+
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.clients.credentials import (
@@ -11,9 +15,14 @@ from portal.clients.credentials import (
     new_client_secret,
 )
 from portal.clients.models import AccessToken, ApiClient, ClientSecret
+from portal.clients.usage import usage_count
 from portal.core.audit import Actor, audit_record
 
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
+ROTATION_WINDOWS_HOURS = (24, 48, 72)
+DEFAULT_ROTATION_WINDOW = timedelta(hours=24)
+RATE_LIMIT_PAUSE = timedelta(minutes=15)
+CONSECUTIVE_429S_BEFORE_PAUSE = 10
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,14 @@ class IssuedSecret:
     plaintext: str
 
 
+class RotationNeedsConfirmation(ValidationError):
+    """Rotating during an overlap ends the older secret at once: the caller must confirm that."""
+
+
+def _secret_label(secret: ClientSecret) -> str:
+    return f"…{secret.last_four}"
+
+
 def _secret_create(*, client: ApiClient, created_by=None) -> IssuedSecret:
     plaintext = new_client_secret()
     secret = ClientSecret.objects.create(
@@ -32,24 +49,275 @@ def _secret_create(*, client: ApiClient, created_by=None) -> IssuedSecret:
     return IssuedSecret(secret=secret, plaintext=plaintext)
 
 
-@transaction.atomic
+def valid_secrets_q(now) -> Q:
+    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
 def client_create(*, actor: Actor, organization, name: str, description: str = "") -> tuple[ApiClient, IssuedSecret]:
-    client = ApiClient.objects.create(
-        organization=organization,
-        client_id=new_client_id(),
-        name=name,
-        description=description,
-        created_by=actor.user,
-    )
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["Give the client a name, e.g. the consuming system (DMS, accounting)."]})
+    if ApiClient.objects.filter(organization=organization, name__iexact=name).exists():
+        raise ValidationError({"name": ["This organization already has a client with that name."]})
+    try:
+        with transaction.atomic():
+            client = ApiClient.objects.create(
+                organization=organization,
+                client_id=new_client_id(),
+                name=name,
+                description=description.strip(),
+                created_by=actor.user,
+            )
+            issued = _secret_create(client=client, created_by=actor.user)
+            audit_record(
+                actor=actor,
+                organization=organization,
+                action="client.created",
+                target=client,
+                after={"name": name, "clientId": client.client_id, "secret": _secret_label(issued.secret)},
+            )
+    except IntegrityError as exc:  # a concurrent create with the same name
+        raise ValidationError({"name": ["This organization already has a client with that name."]}) from exc
+    return client, issued
+
+
+def _lock_client(client: ApiClient) -> ApiClient:
+    return ApiClient.objects.select_for_update().get(pk=client.pk)
+
+
+@transaction.atomic
+def client_secret_rotate(
+    *, actor: Actor, client: ApiClient, window: timedelta = DEFAULT_ROTATION_WINDOW, confirm_end_overlap: bool = False
+) -> IssuedSecret:
+    """A new secret now; the current one stays valid for `window` (24, 48 or 72 h).
+
+    At most two secrets are valid: rotating while an older secret is still in its window ends that
+    older secret at once, which needs `confirm_end_overlap=True`.
+    """
+    if window not in {timedelta(hours=h) for h in ROTATION_WINDOWS_HOURS}:
+        raise ValidationError({"window": ["Choose a rotation window of 24, 48 or 72 hours."]})
+    client = _lock_client(client)
+    if client.status == ApiClient.Status.REVOKED:
+        raise ValidationError("A revoked client cannot be rotated.")
+    now = timezone.now()
+    valid = list(client.secrets.filter(valid_secrets_q(now)).order_by("created_at"))
+    overlapping = [s for s in valid if s.expires_at is not None]
+    current = [s for s in valid if s.expires_at is None]
+    if overlapping and not confirm_end_overlap:
+        raise RotationNeedsConfirmation(
+            f"Secret …{overlapping[0].last_four} is still in its rotation window; rotating again ends it now. "
+            "Confirm to continue."
+        )
+    for old in overlapping:
+        _secret_end(actor=actor, secret=old, now=now, action="client.secret.overlap_ended")
+    before = {"valid": [_secret_label(s) for s in valid]}
+    for secret in current:
+        secret.expires_at = now + window
+        secret.save(update_fields=["expires_at", "updated_at"])
     issued = _secret_create(client=client, created_by=actor.user)
     audit_record(
         actor=actor,
-        organization=organization,
-        action="client.created",
+        organization=client.organization,
+        action="client.secret.rotated",
         target=client,
-        after={"name": name, "clientId": client.client_id, "secret": f"…{issued.secret.last_four}"},
+        before=before,
+        after={
+            "newSecret": _secret_label(issued.secret),
+            "oldSecrets": [{"secret": _secret_label(s), "validUntil": s.expires_at} for s in current],
+            "windowHours": int(window.total_seconds() // 3600),
+        },
     )
-    return client, issued
+    return issued
+
+
+def _secret_end(*, actor: Actor, secret: ClientSecret, now, action: str) -> None:
+    before = {"expiresAt": secret.expires_at}
+    secret.expires_at = now
+    secret.save(update_fields=["expires_at", "updated_at"])
+    AccessToken.objects.filter(secret=secret, revoked_at__isnull=True, expires_at__gt=now).update(revoked_at=now)
+    audit_record(
+        actor=actor,
+        organization=secret.client.organization,
+        action=action,
+        target=secret,
+        target_label=f"{secret.client.name} {_secret_label(secret)}",
+        before=before,
+        after={"expiresAt": now},
+    )
+
+
+@transaction.atomic
+def client_secret_overlap_end(*, actor: Actor, client: ApiClient) -> list[ClientSecret]:
+    """End the rotation window early: the older secret(s) stop working now."""
+    client = _lock_client(client)
+    now = timezone.now()
+    ended = list(client.secrets.filter(valid_secrets_q(now), expires_at__isnull=False))
+    if not ended:
+        raise ValidationError("There is no rotation overlap to end.")
+    for secret in ended:
+        secret.client = client
+        _secret_end(actor=actor, secret=secret, now=now, action="client.secret.overlap_ended")
+    return ended
+
+
+@transaction.atomic
+def client_secret_revoke(*, actor: Actor, secret: ClientSecret) -> ClientSecret:
+    """Revoke one secret at once; the tokens minted with it stop working."""
+    secret = ClientSecret.objects.select_for_update().select_related("client__organization").get(pk=secret.pk)
+    if secret.revoked_at is not None:
+        raise ValidationError("This secret is already revoked.")
+    now = timezone.now()
+    secret.revoked_at = now
+    secret.save(update_fields=["revoked_at", "updated_at"])
+    tokens = AccessToken.objects.filter(secret=secret, revoked_at__isnull=True, expires_at__gt=now).update(
+        revoked_at=now
+    )
+    audit_record(
+        actor=actor,
+        organization=secret.client.organization,
+        action="client.secret.revoked",
+        target=secret,
+        target_label=f"{secret.client.name} {_secret_label(secret)}",
+        after={"revokedAt": now, "tokensRevoked": tokens},
+    )
+    return secret
+
+
+@transaction.atomic
+def client_revoke(*, actor: Actor, client: ApiClient) -> ApiClient:
+    """Revoke the whole client: every secret and every token stops working now. Irreversible."""
+    client = _lock_client(client)
+    if client.status == ApiClient.Status.REVOKED:
+        raise ValidationError("This client is already revoked.")
+    now = timezone.now()
+    before = {"status": client.status}
+    client.status = ApiClient.Status.REVOKED
+    client.revoked_at = now
+    client.paused_until = None
+    client.save(update_fields=["status", "revoked_at", "paused_until", "updated_at"])
+    secrets = client.secrets.filter(revoked_at__isnull=True).update(revoked_at=now)
+    tokens = client.tokens.filter(revoked_at__isnull=True, expires_at__gt=now).update(revoked_at=now)
+    audit_record(
+        actor=actor,
+        organization=client.organization,
+        action="client.revoked",
+        target=client,
+        before=before,
+        after={"status": client.status, "secretsRevoked": secrets, "tokensRevoked": tokens},
+    )
+    return client
+
+
+def client_pause_for_rate_limit(*, client: ApiClient, now=None) -> bool:
+    """Pause the client for 15 minutes once it has had 10 consecutive 429s (exactly once, race-safe)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        paused = ApiClient.objects.filter(
+            pk=client.pk, status=ApiClient.Status.ACTIVE, consecutive_429s__gte=CONSECUTIVE_429S_BEFORE_PAUSE
+        ).update(
+            status=ApiClient.Status.PAUSED,
+            paused_until=now + RATE_LIMIT_PAUSE,
+            pause_reason=f"{CONSECUTIVE_429S_BEFORE_PAUSE} consecutive 429 responses",
+            consecutive_429s=0,
+        )
+        if paused:
+            audit_record(
+                actor=Actor.system(),
+                organization=client.organization,
+                action="client.paused",
+                target=client,
+                before={"status": ApiClient.Status.ACTIVE},
+                after={
+                    "status": ApiClient.Status.PAUSED,
+                    "pausedUntil": now + RATE_LIMIT_PAUSE,
+                    "reason": f"{CONSECUTIVE_429S_BEFORE_PAUSE} consecutive 429 responses",
+                },
+            )
+    if paused:
+        usage_count(client_id=client.pk, pauses=1, now=now)
+    return bool(paused)
+
+
+def client_pause_expire(*, client: ApiClient, now=None) -> bool:
+    """A pause whose time is up ends (at the next call or by the periodic task); audited as the system."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ended = ApiClient.objects.filter(pk=client.pk, status=ApiClient.Status.PAUSED, paused_until__lte=now).update(
+            status=ApiClient.Status.ACTIVE, paused_until=None, pause_reason="", consecutive_429s=0
+        )
+        if ended:
+            audit_record(
+                actor=Actor.system(),
+                organization=client.organization,
+                action="client.pause_ended",
+                target=client,
+                before={"status": ApiClient.Status.PAUSED, "pausedUntil": client.paused_until},
+                after={"status": ApiClient.Status.ACTIVE},
+            )
+    if ended or client.status == ApiClient.Status.PAUSED:
+        client.status = ApiClient.Status.ACTIVE
+        client.paused_until = None
+        client.consecutive_429s = 0
+    return bool(ended)
+
+
+@transaction.atomic
+def client_unpause(*, actor: Actor, client: ApiClient) -> ApiClient:
+    """NT24 support lifts a pause early."""
+    client = _lock_client(client)
+    if client.status != ApiClient.Status.PAUSED:
+        raise ValidationError("This client is not paused.")
+    before = {"status": client.status, "pausedUntil": client.paused_until, "reason": client.pause_reason}
+    client.status = ApiClient.Status.ACTIVE
+    client.paused_until = None
+    client.pause_reason = ""
+    client.consecutive_429s = 0
+    client.save(update_fields=["status", "paused_until", "pause_reason", "consecutive_429s", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=client.organization,
+        action="client.unpaused",
+        target=client,
+        before=before,
+        after={"status": client.status},
+    )
+    return client
+
+
+def client_pauses_expire(*, now=None) -> int:
+    """Periodic: end every pause whose time is up."""
+    now = now or timezone.now()
+    count = 0
+    for client in ApiClient.objects.filter(status=ApiClient.Status.PAUSED, paused_until__lte=now).select_related(
+        "organization"
+    ):
+        count += client_pause_expire(client=client, now=now)
+    return count
+
+
+def client_secrets_mark_expired(*, now=None) -> int:
+    """Periodic: mark secrets whose rotation window is over (they are already refused at check time)."""
+    now = now or timezone.now()
+    count = 0
+    due = ClientSecret.objects.filter(
+        expires_at__lte=now, expired_marked_at__isnull=True, revoked_at__isnull=True
+    ).select_related("client__organization")
+    for secret in due:
+        with transaction.atomic():
+            marked = ClientSecret.objects.filter(pk=secret.pk, expired_marked_at__isnull=True).update(
+                expired_marked_at=now
+            )
+            if marked:
+                audit_record(
+                    actor=Actor.system(),
+                    organization=secret.client.organization,
+                    action="client.secret.expired",
+                    target=secret,
+                    target_label=f"{secret.client.name} {_secret_label(secret)}",
+                    after={"expiresAt": secret.expires_at},
+                )
+                count += 1
+    return count
 
 
 @dataclass(frozen=True)
@@ -65,4 +333,5 @@ def access_token_issue(*, client: ApiClient, secret: ClientSecret) -> IssuedToke
     token = AccessToken.objects.create(
         client=client, secret=secret, token_hash=credential_hash(plaintext), expires_at=now + ACCESS_TOKEN_LIFETIME
     )
+    ClientSecret.objects.filter(pk=secret.pk).update(last_used_at=now)
     return IssuedToken(token=token, plaintext=plaintext, expires_in=int(ACCESS_TOKEN_LIFETIME.total_seconds()))

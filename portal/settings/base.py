@@ -224,7 +224,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "basicAuth": {
+                "type": "http",
+                "scheme": "basic",
+                "description": "Client authentication at POST /oauth/token: client id and secret.",
+            }
+        }
+    },
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False, "displayOperationId": False},
 }
+
+# API gateway: in-process cache of an organization's DPA/partners/capabilities, hourly usage buffer.
+GATEWAY_STATE_TTL_SECONDS = float(os.environ.get("GATEWAY_STATE_TTL_SECONDS", "30"))
+CLIENT_USAGE_FLUSH_SECONDS = float(os.environ.get("CLIENT_USAGE_FLUSH_SECONDS", "10"))
 
 # Security headers and the built-in Content Security Policy (nonces, no CDN).
 SECURE_CSP = {

@@ -1,3 +1,6 @@
 """Celery beat: every periodic task of every app, in one place."""
 
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "kyc-vies-check-due": {"task": "kyc.vies_check_due", "schedule": 30.0},
+    "kyc-invitation-expire-due": {"task": "kyc.invitation_expire_due", "schedule": 300.0},
+}

@@ -3,7 +3,7 @@
 import logging
 import uuid
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
@@ -93,6 +93,8 @@ def _classify(exc) -> tuple[str, str | None, dict, dict]:
     if isinstance(exc, PermissionDenied | drf_exceptions.PermissionDenied):
         # Permission failures that are not a catalog problem are hidden as a 404.
         return "not-found", "The resource does not exist or is not visible to you.", {}, {}
+    if isinstance(exc, RequestDataTooBig):
+        return "payload-too-large", "The request body is larger than the server accepts.", {}, {}
     if isinstance(exc, drf_exceptions.APIException) and exc.status_code == 413:
         return "payload-too-large", str(exc.detail), {}, {}
     return "internal-error", None, {}, {}

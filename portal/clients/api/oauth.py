@@ -1,0 +1,129 @@
+"""POST /oauth/token: OAuth 2.0 client credentials (RFC 6749 §4.4) with RFC 6749 §5.2 error bodies."""
+
+import base64
+import binascii
+from urllib.parse import unquote_plus
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.parsers import FormParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.clients.api.serializers import OAuthErrorSerializer, TokenRequestSerializer, TokenResponseSerializer
+from portal.clients.selectors import client_credentials_verify
+from portal.clients.services import access_token_issue
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str, *, status: int = 400, basic: bool = False):
+        self.error, self.description, self.status, self.basic = error, description, status, basic
+        super().__init__(description)
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise OAuthError("invalid_client", "Malformed HTTP Basic credentials.", status=401, basic=True) from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise OAuthError("invalid_client", "Malformed HTTP Basic credentials.", status=401, basic=True)
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+class TokenView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+    parser_classes = [FormParser]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="oauth_token",
+        summary="Get an access token",
+        description="OAuth 2.0 client credentials grant. Authenticate the client with HTTP Basic "
+        "(`client_id:client_secret`) or with `client_id` and `client_secret` in the form body (not both). "
+        "The token is opaque (`nt24_at_…`) and valid for one hour; request a new one when it expires.",
+        tags=["oauth"],
+        auth=[{"basicAuth": []}, {}],
+        request={"application/x-www-form-urlencoded": TokenRequestSerializer},
+        responses={
+            200: OpenApiResponse(
+                TokenResponseSerializer,
+                examples=[
+                    OpenApiExample(
+                        "token",
+                        value={"access_token": "nt24_at_3xAmpLe…", "token_type": "Bearer", "expires_in": 3600},
+                    )
+                ],
+            ),
+            400: OpenApiResponse(OAuthErrorSerializer, description="invalid_request or unsupported_grant_type"),
+            401: OpenApiResponse(OAuthErrorSerializer, description="invalid_client"),
+        },
+    )
+    def post(self, request):
+        try:
+            return self._issue(request)
+        except OAuthError as exc:
+            return self._error(exc)
+
+    def _issue(self, request):
+        try:
+            data = request.data
+        except (drf_exceptions.UnsupportedMediaType, drf_exceptions.ParseError) as exc:
+            raise OAuthError("invalid_request", "Send the parameters as application/x-www-form-urlencoded.") from exc
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        basic = _basic_credentials(header) if header else None
+        form_id, form_secret = data.get("client_id"), data.get("client_secret")
+        if basic is not None and (form_secret or (form_id and form_id != basic[0])):
+            raise OAuthError("invalid_request", "Use one client authentication method: HTTP Basic or the form body.")
+        grant_type = data.get("grant_type")
+        if not grant_type:
+            raise OAuthError("invalid_request", "The grant_type parameter is missing.")
+        if grant_type != "client_credentials":
+            raise OAuthError("unsupported_grant_type", "Only the client_credentials grant is supported.")
+        if basic is None and (not form_id or not form_secret):
+            raise OAuthError(
+                "invalid_client",
+                "Authenticate the client with HTTP Basic or client_id and client_secret.",
+                status=401,
+                basic=True,
+            )
+        client_id, client_secret = basic if basic is not None else (form_id, form_secret)
+        verified = client_credentials_verify(client_id=client_id, client_secret=client_secret)
+        if verified is None:
+            raise OAuthError(
+                "invalid_client",
+                "Unknown client, or a wrong, expired or revoked secret.",
+                status=401,
+                basic=basic is not None,
+            )
+        client, secret = verified
+        issued = access_token_issue(client=client, secret=secret)
+        return Response(
+            {"access_token": issued.plaintext, "token_type": "Bearer", "expires_in": issued.expires_in},
+            headers=NO_STORE,
+        )
+
+    def _error(self, exc: OAuthError) -> Response:
+        headers = dict(NO_STORE)
+        if exc.status == 401:
+            # RFC 6749 §5.2: a 401 carries the scheme the client should use.
+            headers["WWW-Authenticate"] = 'Basic realm="nt24", charset="UTF-8"'
+        return Response({"error": exc.error, "error_description": exc.description}, status=exc.status, headers=headers)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, drf_exceptions.MethodNotAllowed):
+            response = Response(
+                {"error": "invalid_request", "error_description": "Use POST."}, status=405, headers=NO_STORE
+            )
+            response["Allow"] = "POST"
+            return response
+        return super().handle_exception(exc)

@@ -1,0 +1,97 @@
+"""One request budget per organization, shared by all its clients, counted atomically in Redis.
+
+The `limits` library's fixed window on `settings.RATELIMIT_STORAGE_URI` (Redis in production and CI,
+`memory://` under `make run` without Redis). Responses carry the IETF RateLimit headers
+(draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "org";q=600;w=60` and `RateLimit: "org";r=12;t=48`.
+"""
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from limits import RateLimitItemPerMinute
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+POLICY_NAME = "org"
+
+_limiters: dict[str, FixedWindowRateLimiter] = {}
+_lock = threading.Lock()
+
+
+def _limiter() -> FixedWindowRateLimiter:
+    uri = settings.RATELIMIT_STORAGE_URI
+    limiter = _limiters.get(uri)
+    if limiter is None:
+        with _lock:
+            limiter = _limiters.get(uri)
+            if limiter is None:
+                limiter = FixedWindowRateLimiter(storage_from_string(uri))
+                _limiters[uri] = limiter
+    return limiter
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Policy": f'"{POLICY_NAME}";q={self.limit};w={WINDOW_SECONDS}',
+            "RateLimit": f'"{POLICY_NAME}";r={self.remaining};t={self.reset_seconds}',
+        }
+
+    def as_json(self) -> dict:
+        return {
+            "limit": self.limit,
+            "windowSeconds": WINDOW_SECONDS,
+            "remaining": self.remaining,
+            "resetSeconds": self.reset_seconds,
+        }
+
+
+def _item(organization) -> RateLimitItemPerMinute:
+    return RateLimitItemPerMinute(max(int(organization.rate_limit_per_minute), 1))
+
+
+def _key(organization) -> str:
+    return f"org:{organization.pk}"
+
+
+def organization_budget_hit(*, organization) -> BudgetState:
+    """Spend one request of the organization's budget (atomic INCR); `allowed` is False when it is used up."""
+    item = _item(organization)
+    limiter = _limiter()
+    try:
+        allowed = limiter.hit(item, _key(organization))
+        stats = limiter.get_window_stats(item, _key(organization))
+    except Exception:  # the budget store being down must not take the API down: fail open, loudly
+        logger.exception("rate-limit store unavailable; allowing the request")
+        return BudgetState(allowed=True, limit=item.amount, remaining=item.amount, reset_seconds=WINDOW_SECONDS)
+    reset = max(0, math.ceil(stats.reset_time - time.time()))
+    return BudgetState(allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining), reset_seconds=reset)
+
+
+def organization_budget_peek(*, organization) -> BudgetState:
+    """The budget without spending any (for the portal page)."""
+    item = _item(organization)
+    try:
+        stats = _limiter().get_window_stats(item, _key(organization))
+    except Exception:
+        logger.exception("rate-limit store unavailable")
+        return BudgetState(allowed=True, limit=item.amount, remaining=item.amount, reset_seconds=WINDOW_SECONDS)
+    reset = max(0, math.ceil(stats.reset_time - time.time()))
+    return BudgetState(allowed=stats.remaining > 0, limit=item.amount, remaining=stats.remaining, reset_seconds=reset)
+
+
+def organization_budget_reset(*, organization) -> None:
+    _limiter().clear(_item(organization), _key(organization))

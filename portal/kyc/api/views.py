@@ -1,0 +1,294 @@
+"""/v1 buyers, compliance, KYC documents and self-service invitations: thin views over the KYC services."""
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from portal.clients.api.gateway import IntegrationAPIView
+from portal.core.audit import Actor
+from portal.core.pagination import keyset_page, parse_limit
+from portal.kyc import services
+from portal.kyc.access import api_buyer, api_document, api_invitation
+from portal.kyc.api.serializers import (
+    BuyerPatchInput,
+    BuyerUpsertInput,
+    DocumentPatchInput,
+    DocumentUploadInput,
+    InvitationCreateInput,
+    ProblemDetails,
+    list_envelope,
+)
+from portal.kyc.filters import BuyerFilter
+from portal.kyc.models import KycDocument
+from portal.kyc.representations import (
+    BuyerRepresentation,
+    DocumentRepresentation,
+    InvitationRepresentation,
+    RollupRepresentation,
+    buyer_data,
+    document_data,
+    invitation_data,
+)
+from portal.kyc.rules import MAX_DOCUMENT_BYTES
+from portal.kyc.selectors import buyer_list, buyer_rollup, document_list, invitation_list
+
+PROBLEM = OpenApiResponse(ProblemDetails, description="RFC 9457 problem (application/problem+json)")
+COMMON = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 429: PROBLEM}
+PAGING = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `nextCursor`."),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 200, default 50."),
+]
+BuyerList = list_envelope(BuyerRepresentation, "BuyerList")
+DocumentList = list_envelope(DocumentRepresentation, "KycDocumentList")
+InvitationList = list_envelope(InvitationRepresentation, "SelfServiceInvitationList")
+
+
+def _page(request, queryset, represent):
+    page = keyset_page(
+        queryset, cursor=request.query_params.get("cursor"), limit=parse_limit(request.query_params.get("limit"))
+    )
+    return Response({"data": [represent(item) for item in page.items], "nextCursor": page.next_cursor})
+
+
+class BuyerCapabilityMixin:
+    """Asking for KYC level B (on create or PATCH) needs the kycLevelB capability."""
+
+    def get_required_capability(self, request):
+        if (
+            request.method in ("POST", "PATCH")
+            and isinstance(request.data, dict)
+            and request.data.get("kycLevel") == "B"
+        ):
+            return "kycLevelB"
+        return self.required_capability
+
+
+class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
+    @extend_schema(
+        operation_id="buyers_list",
+        tags=["Buyers"],
+        parameters=[
+            *PAGING,
+            OpenApiParameter("q", OpenApiTypes.STR, description="Search name, VAT number or e-mail."),
+            OpenApiParameter("kycLevel", OpenApiTypes.STR, enum=["A", "B"]),
+            OpenApiParameter("viesResult", OpenApiTypes.STR, enum=["PENDING", "VALID", "INVALID", "UNKNOWN"]),
+            OpenApiParameter(
+                "complianceStatus",
+                OpenApiTypes.STR,
+                enum=["COMPLIANT", "INCOMPLETE", "PENDING_VERIFICATION", "NON_COMPLIANT"],
+            ),
+            OpenApiParameter("vatNumber", OpenApiTypes.STR),
+        ],
+        responses={200: BuyerList, 422: PROBLEM, **COMMON},
+    )
+    def get(self, request, seller_id):
+        filterset = BuyerFilter(
+            request.query_params, queryset=buyer_list(organization=self.organization, partner=self.partner)
+        )
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return _page(request, filterset.qs, buyer_data)
+
+    @extend_schema(
+        operation_id="buyers_upsert",
+        tags=["Buyers"],
+        request=BuyerUpsertInput,
+        responses={
+            201: OpenApiResponse(BuyerRepresentation, description="Created."),
+            200: OpenApiResponse(BuyerRepresentation, description="A buyer with this VAT number already existed."),
+            409: PROBLEM,
+            422: PROBLEM,
+            **COMMON,
+        },
+        description="Upsert by (sellerId, vatNumber): the first call creates (201), later calls return the same "
+        "buyer (200), applying changed name, e-mail or an A→B upgrade like PATCH.",
+    )
+    def post(self, request, seller_id):
+        data = BuyerUpsertInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        buyer, created = services.buyer_upsert(
+            actor=Actor.from_request(request),
+            organization=self.organization,
+            partner=self.partner,
+            vat_number=v["vatNumber"],
+            name=v["name"],
+            email=v.get("email", ""),
+            kyc_level=v.get("kycLevel"),
+            country_code=v.get("countryCode"),
+        )
+        return Response(buyer_data(buyer), status=201 if created else 200)
+
+
+class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
+    @extend_schema(operation_id="buyers_retrieve", tags=["Buyers"], responses={200: BuyerRepresentation, **COMMON})
+    def get(self, request, seller_id, buyer_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        return Response(buyer_data(buyer))
+
+    @extend_schema(
+        operation_id="buyers_update",
+        tags=["Buyers"],
+        request=BuyerPatchInput,
+        responses={200: BuyerRepresentation, 409: PROBLEM, 422: PROBLEM, **COMMON},
+        description="Edit name, e-mail or VAT number (a new VIES check follows), or upgrade kycLevel A→B "
+        "(needs `kycLevelB`). B→A answers 409 kyc-downgrade-not-allowed.",
+    )
+    def patch(self, request, seller_id, buyer_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        data = BuyerPatchInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        buyer = services.buyer_update(actor=Actor.from_request(request), buyer=buyer, changes=data.changes())
+        return Response(buyer_data(buyer))
+
+
+class BuyerComplianceView(IntegrationAPIView):
+    @extend_schema(
+        operation_id="buyers_compliance",
+        tags=["Buyers"],
+        responses={200: RollupRepresentation, **COMMON},
+        description="The compliance rollup: viesResult, KYC level, required and present documents, overall "
+        "status and a `version` that increases by one on every change of the buyer.",
+    )
+    def get(self, request, seller_id, buyer_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        return Response(buyer_rollup(buyer=buyer).as_dict())
+
+
+class DocumentCollectionView(IntegrationAPIView):
+    @extend_schema(
+        operation_id="kyc_documents_list",
+        tags=["KYC documents"],
+        parameters=PAGING,
+        responses={200: DocumentList, **COMMON},
+    )
+    def get(self, request, seller_id, buyer_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        return _page(request, document_list(buyer=buyer), document_data)
+
+    @extend_schema(
+        operation_id="kyc_documents_upload",
+        tags=["KYC documents"],
+        request={"multipart/form-data": DocumentUploadInput},
+        responses={201: DocumentRepresentation, 413: PROBLEM, 415: PROBLEM, 422: PROBLEM, **COMMON},
+        description="Upload one document (multipart: `type`, `file`). PDF, JPEG, PNG or HEIC by content, at most "
+        "15 MiB. Append-only: a correction is a new upload of the same type.",
+    )
+    def post(self, request, seller_id, buyer_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        upload = request.FILES.get("file")
+        if upload is not None and upload.size > MAX_DOCUMENT_BYTES:
+            # Checked before the serializer so an oversized file is a 413, whatever else is wrong.
+            services.document_upload(
+                actor=Actor.from_request(request),
+                buyer=buyer,
+                document_type=request.data.get("type", ""),
+                upload=upload,
+                source=KycDocument.Source.API,
+            )
+        data = DocumentUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        document = services.document_upload(
+            actor=Actor.from_request(request),
+            buyer=buyer,
+            document_type=data.validated_data["type"],
+            upload=data.validated_data["file"],
+            source=KycDocument.Source.API,
+        )
+        return Response(document_data(document), status=201)
+
+
+class DocumentDetailView(IntegrationAPIView):
+    @extend_schema(
+        operation_id="kyc_documents_retrieve", tags=["KYC documents"], responses={200: DocumentRepresentation, **COMMON}
+    )
+    def get(self, request, seller_id, buyer_id, document_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        return Response(document_data(api_document(buyer=buyer, document_id=document_id)))
+
+    @extend_schema(
+        operation_id="kyc_documents_archive",
+        tags=["KYC documents"],
+        request=DocumentPatchInput,
+        responses={200: DocumentRepresentation, 409: PROBLEM, **COMMON},
+        description='Only `{"status": "ARCHIVED"}` is accepted; any other change is 409 document-immutable.',
+    )
+    def patch(self, request, seller_id, buyer_id, document_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        document = api_document(buyer=buyer, document_id=document_id)
+        changes = dict(request.data) if hasattr(request.data, "keys") else {"": request.data}
+        document = services.document_update(actor=Actor.from_request(request), document=document, changes=changes)
+        return Response(document_data(document))
+
+
+class InvitationCollectionView(IntegrationAPIView):
+    required_capability = "kycSelfServiceInvitations"
+
+    @extend_schema(
+        operation_id="kyc_invitations_list",
+        tags=["KYC self-service invitations"],
+        parameters=PAGING,
+        responses={200: InvitationList, **COMMON},
+    )
+    def get(self, request, seller_id, buyer_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        return _page(request, invitation_list(buyer=buyer), invitation_data)
+
+    @extend_schema(
+        operation_id="kyc_invitations_create",
+        tags=["KYC self-service invitations"],
+        request=InvitationCreateInput,
+        responses={201: InvitationRepresentation, 422: PROBLEM, **COMMON},
+        description="Create an invitation and e-mail the buyer a branded upload link (to `email`, default the "
+        "buyer's). Earlier active invitations of the buyer are revoked.",
+    )
+    def post(self, request, seller_id, buyer_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        data = InvitationCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        invitation, _token = services.invitation_create(
+            actor=Actor.from_request(request),
+            buyer=buyer,
+            email=v.get("email", ""),
+            locale=v.get("locale", ""),
+            expires_in_days=v.get("expiresInDays"),
+        )
+        invitation.refresh_from_db()
+        return Response(invitation_data(invitation), status=201)
+
+
+class InvitationResendView(IntegrationAPIView):
+    required_capability = "kycSelfServiceInvitations"
+
+    @extend_schema(
+        operation_id="kyc_invitations_resend",
+        tags=["KYC self-service invitations"],
+        request=None,
+        responses={200: InvitationRepresentation, 409: PROBLEM, **COMMON},
+        description="E-mail a new link; the previous link stops working. 409 invitation-not-active if revoked, "
+        "expired or completed.",
+    )
+    def post(self, request, seller_id, buyer_id, invitation_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        invitation = api_invitation(buyer=buyer, invitation_id=invitation_id)
+        invitation, _token = services.invitation_resend(actor=Actor.from_request(request), invitation=invitation)
+        invitation.refresh_from_db()
+        return Response(invitation_data(invitation))
+
+
+class InvitationRevokeView(IntegrationAPIView):
+    required_capability = "kycSelfServiceInvitations"
+
+    @extend_schema(
+        operation_id="kyc_invitations_revoke",
+        tags=["KYC self-service invitations"],
+        request=None,
+        responses={200: InvitationRepresentation, 409: PROBLEM, **COMMON},
+    )
+    def post(self, request, seller_id, buyer_id, invitation_id):
+        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        invitation = api_invitation(buyer=buyer, invitation_id=invitation_id)
+        invitation = services.invitation_revoke(actor=Actor.from_request(request), invitation=invitation)
+        return Response(invitation_data(invitation))

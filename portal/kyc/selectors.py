@@ -1,0 +1,97 @@
+"""Reads: buyer lists, the compliance rollup, documents and invitations."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from portal.kyc.models import Buyer, ComplianceStatus, KycDocument, SelfServiceInvitation, ViesResult
+from portal.kyc.rules import REQUIRED_DOCUMENTS
+
+
+def buyer_list(*, organization, partner=None) -> QuerySet[Buyer]:
+    qs = Buyer.objects.filter(organization=organization).select_related("partner")
+    if partner is not None:
+        qs = qs.filter(partner=partner)
+    return qs
+
+
+def document_current_by_type(*, buyer: Buyer) -> dict[str, KycDocument]:
+    """The latest ACTIVE document of each type: the one that counts."""
+    current: dict[str, KycDocument] = {}
+    for document in buyer.documents.filter(status=KycDocument.Status.ACTIVE).order_by("-created_at", "-id"):
+        current.setdefault(document.type, document)
+    return current
+
+
+@dataclass
+class Rollup:
+    buyer: Buyer
+    status: str
+    required: list[str]
+    present: list[KycDocument] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        buyer = self.buyer
+        return {
+            "buyerId": str(buyer.pk),
+            "sellerId": str(buyer.partner_id),
+            "status": self.status,
+            "viesResult": buyer.vies_result,
+            "viesCheckedAt": _iso(buyer.vies_checked_at),
+            "kycLevel": buyer.kyc_level,
+            "requiredDocuments": list(self.required),
+            "presentDocuments": [
+                {"type": d.type, "documentId": str(d.pk), "uploadedAt": _iso(d.created_at)} for d in self.present
+            ],
+            "missingDocuments": list(self.missing),
+            "version": buyer.version,
+            "updatedAt": _iso(buyer.updated_at or timezone.now()),
+        }
+
+
+def _iso(value):
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def compliance_status_for(*, vies_result: str, missing: list[str]) -> str:
+    if vies_result == ViesResult.INVALID:
+        return ComplianceStatus.NON_COMPLIANT
+    if missing:
+        return ComplianceStatus.INCOMPLETE
+    if vies_result != ViesResult.VALID:
+        return ComplianceStatus.PENDING_VERIFICATION
+    return ComplianceStatus.COMPLIANT
+
+
+def buyer_rollup(*, buyer: Buyer) -> Rollup:
+    required = [str(t) for t in REQUIRED_DOCUMENTS[buyer.kyc_level]]
+    current = document_current_by_type(buyer=buyer)
+    present = [current[t] for t in required if t in current]
+    missing = [t for t in required if t not in current]
+    status = compliance_status_for(vies_result=buyer.vies_result, missing=missing)
+    return Rollup(buyer=buyer, status=status, required=required, present=present, missing=missing)
+
+
+def document_list(*, buyer: Buyer) -> QuerySet[KycDocument]:
+    return buyer.documents.all().order_by("-created_at", "-id")
+
+
+def document_history(*, buyer: Buyer) -> list[dict]:
+    """Every document with whether it counts, is superseded by a newer ACTIVE one of its type, or archived."""
+    current = document_current_by_type(buyer=buyer)
+    rows = []
+    for document in document_list(buyer=buyer):
+        if document.status == KycDocument.Status.ARCHIVED:
+            state = "archived"
+        elif current.get(document.type) and current[document.type].pk == document.pk:
+            state = "current"
+        else:
+            state = "superseded"
+        rows.append({"document": document, "state": state})
+    return rows
+
+
+def invitation_list(*, buyer: Buyer) -> QuerySet[SelfServiceInvitation]:
+    return buyer.invitations.all().order_by("-created_at", "-id")

@@ -1,0 +1,26 @@
+"""Celery entry points of the KYC area: ids in, a service call, nothing else."""
+
+from celery import shared_task
+
+from portal.kyc import services
+
+
+@shared_task(name="kyc.vies_check", ignore_result=True)
+def vies_check(buyer_id: str) -> None:
+    services.buyer_vies_check(buyer_id=buyer_id)
+
+
+@shared_task(name="kyc.vies_check_due", ignore_result=True)
+def vies_check_due() -> None:
+    for buyer_id in services.buyer_vies_due_ids():
+        services.buyer_vies_check(buyer_id=buyer_id)
+
+
+@shared_task(name="kyc.invitation_send_email", ignore_result=True)
+def invitation_send_email(invitation_id: str, token: str) -> None:
+    services.invitation_send_email(invitation_id=invitation_id, token=token)
+
+
+@shared_task(name="kyc.invitation_expire_due", ignore_result=True)
+def invitation_expire_due() -> None:
+    services.invitation_expire_due()
