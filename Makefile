@@ -23,7 +23,6 @@ install: $(VENV)/.synced
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python scripts/run_dev.py --host $(HOST) --port $(PORT)
 

@@ -1,4 +1,9 @@
-"""`make test`: make sure Debian's Chromium is there for the browser tests, then run pytest."""
+"""`make test`: make sure the system packages the suite drives are there, then run pytest.
+
+Debian's Chromium (browser tests; Playwright never downloads a browser here) and a Java runtime
+(openapi-generator-cli builds a client from the published schema). pytest's exit code is returned
+unchanged, so "no tests collected" (5) fails like any failure.
+"""
 
 import os
 import shutil
@@ -7,25 +12,34 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+NEEDED = {"chromium": Path("/usr/bin/chromium"), "default-jre-headless": "java"}
 
 
-def ensure_chromium() -> None:
-    if Path(CHROMIUM).exists():
+def missing_packages() -> list[str]:
+    missing = []
+    for package, probe in NEEDED.items():
+        present = probe.exists() if isinstance(probe, Path) else shutil.which(probe) is not None
+        if not present:
+            missing.append(package)
+    return missing
+
+
+def ensure_system_packages() -> None:
+    missing = missing_packages()
+    if not missing:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        sys.exit(f"Browser tests need Debian's chromium at {CHROMIUM}: run `sudo apt-get install -y chromium`.")
-    print("Installing Debian's chromium for the browser tests …", flush=True)
+        sys.exit(f"The test suite needs these Debian packages: sudo apt-get install -y {' '.join(missing)}")
+    print(f"Installing {', '.join(missing)} …", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
 def main() -> int:
-    ensure_chromium()
+    ensure_system_packages()
     os.chdir(ROOT)
-    args = sys.argv[1:]
-    return subprocess.call([sys.executable, "-m", "pytest", *args])
+    return subprocess.call([sys.executable, "-m", "pytest", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

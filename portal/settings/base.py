@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.core.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,13 +143,14 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+
 # E-mail (Django 6.1 MAILERS): files under var/mail unless SMTP is configured.
-if os.environ.get("EMAIL_HOST"):
-    MAILERS = {
+def smtp_mailers(host: str) -> dict:
+    return {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
+                "host": host,
                 "port": int(os.environ.get("EMAIL_PORT", "587")),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
@@ -157,6 +159,10 @@ if os.environ.get("EMAIL_HOST"):
             },
         }
     }
+
+
+if os.environ.get("EMAIL_HOST"):
+    MAILERS = smtp_mailers(os.environ["EMAIL_HOST"])
 else:
     MAILERS = {
         "default": {
@@ -176,17 +182,17 @@ RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "me
 
 # Celery: an embedded filesystem broker unless CELERY_BROKER_URL is set.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
-    _broker_dir = VAR_DIR / "broker"
-    for _sub in ("in", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "in"),
-        "data_folder_out": str(_broker_dir / "in"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
-CELERY_RESULT_BACKEND = None
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    from portal.core.broker import filesystem_transport_options
+
+    CELERY_BROKER_URL = "filesystem://localhost/"  # a host keeps kombu from warning about a missing one
+    CELERY_BROKER_TRANSPORT = "portal.core.broker:FilesystemTransport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(VAR_DIR / "broker")
+# Results are ignored except by the few tasks that ask (the worker health ping): Redis, else files under var/.
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or REDIS_URL or f"file://{VAR_DIR / 'celery-results'}"
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    (VAR_DIR / "celery-results").mkdir(exist_ok=True)
+CELERY_RESULT_EXPIRES = timedelta(hours=1)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

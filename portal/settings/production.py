@@ -3,7 +3,7 @@
 import os
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import env_bool
+from portal.settings.base import env_bool, smtp_mailers
 
 DEBUG = False
 SECRET_KEY = os.environ["SECRET_KEY"]
@@ -18,6 +18,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Production mail always goes out over SMTP (a relay on localhost unless EMAIL_HOST says otherwise).
+MAILERS = smtp_mailers(os.environ.get("EMAIL_HOST", "localhost"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -19,3 +19,5 @@ STORAGES = {
 CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
+# Static files come from the finders in tests; nothing is collected, so whitenoise must not look for STATIC_ROOT.
+WHITENOISE_AUTOREFRESH = True
