@@ -11,18 +11,6 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_usage_buffer():
-    """The per-process API usage buffer must not carry a rolled-back test's client into the next test."""
-    from portal.clients import gateway_state, usage
-
-    gateway_state.gateway_state_invalidate()
-    usage._buffer.clear()
-    yield
-    gateway_state.gateway_state_invalidate()
-    usage._buffer.clear()
-
-
 @pytest.fixture
 def password():
     return DEFAULT_PASSWORD
@@ -85,3 +73,13 @@ def api(organization):
     """A DRF test client authenticated as an API client of `organization`."""
     api_client, _ = bearer_client_for(organization)
     return api_client
+
+
+@pytest.fixture(autouse=True)
+def _empty_client_usage_buffer():
+    """The usage counters are buffered per process; a test's rolled-back clients must not be flushed in the next one."""
+    from portal.clients import usage
+
+    usage._buffer.clear()
+    yield
+    usage._buffer.clear()

@@ -23,6 +23,7 @@ ROTATION_WINDOWS_HOURS = (24, 48, 72)
 DEFAULT_ROTATION_WINDOW = timedelta(hours=24)
 RATE_LIMIT_PAUSE = timedelta(minutes=15)
 CONSECUTIVE_429S_BEFORE_PAUSE = 10
+ROTATION_CAPABILITY = "selfServiceSecretRotation"
 
 
 @dataclass(frozen=True)

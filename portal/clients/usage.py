@@ -40,7 +40,7 @@ def usage_count(*, client_id, requests: int = 0, rate_limited: int = 0, pauses: 
 def usage_flush() -> None:
     """Write the buffered counters (one UPDATE, or INSERT for a new hour, per client-hour)."""
     global _last_flush
-    from portal.clients.models import ClientUsageHour
+    from portal.clients.models import ApiClient, ClientUsageHour
 
     with _lock:
         pending = dict(_buffer)
@@ -54,6 +54,8 @@ def usage_flush() -> None:
         }
         if ClientUsageHour.objects.filter(client_id=client_id, hour=hour).update(**changes):
             continue
+        if not ApiClient.objects.filter(pk=client_id).exists():
+            continue  # the client was deleted (or its transaction rolled back) since it was counted
         try:
             with transaction.atomic():
                 ClientUsageHour.objects.create(

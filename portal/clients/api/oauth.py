@@ -6,7 +6,7 @@ from urllib.parse import unquote_plus
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions as drf_exceptions
-from rest_framework.parsers import FormParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,7 +42,7 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 class TokenView(APIView):
     authentication_classes: list = []
     permission_classes: list = []
-    parser_classes = [FormParser]
+    parser_classes = [FormParser, MultiPartParser]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
