@@ -18,7 +18,7 @@ LINK = re.compile(r"https?://[^\s]+?(/kyc/i/[A-Za-z0-9_\-]+/)")
 
 
 class _FakeVies(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
         body = json.loads(self.rfile.read(length) or b"{}")
         answer = json.dumps({"countryCode": body.get("countryCode"), "valid": True, "userError": "VALID"}).encode()
