@@ -73,3 +73,13 @@ def api(organization):
     """A DRF test client authenticated as an API client of `organization`."""
     api_client, _ = bearer_client_for(organization)
     return api_client
+
+
+@pytest.fixture(autouse=True)
+def _empty_client_usage_buffer():
+    """The usage counters are buffered per process; a test's rolled-back clients must not be flushed in the next one."""
+    from portal.clients import usage
+
+    usage._buffer.clear()
+    yield
+    usage._buffer.clear()

@@ -23,4 +23,5 @@ urlpatterns = [
     path("security/totp/start/", views.totp_start, name="totp_start"),
     path("security/totp/remove/", views.totp_remove, name="totp_remove"),
     path("two-factor/", views.two_factor, name="two_factor"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
 ]

@@ -8,10 +8,14 @@ from portal.kyc.models import Buyer, ComplianceStatus, KycLevel, ViesResult
 
 class BuyerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Search")
-    kycLevel = django_filters.ChoiceFilter(field_name="kyc_level", choices=KycLevel.choices, label="KYC level")
-    viesResult = django_filters.ChoiceFilter(field_name="vies_result", choices=ViesResult.choices, label="VIES")
+    kycLevel = django_filters.ChoiceFilter(
+        field_name="kyc_level", choices=KycLevel.choices, label="KYC level", empty_label="Any"
+    )
+    viesResult = django_filters.ChoiceFilter(
+        field_name="vies_result", choices=ViesResult.choices, label="VIES", empty_label="Any"
+    )
     complianceStatus = django_filters.ChoiceFilter(
-        field_name="compliance_status", choices=ComplianceStatus.choices, label="Compliance"
+        field_name="compliance_status", choices=ComplianceStatus.choices, label="Compliance", empty_label="Any"
     )
     vatNumber = django_filters.CharFilter(method="filter_vat", label="VAT number")
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from portal.organizations.models import IntegrationOrganization, Membership
@@ -55,3 +55,39 @@ def require_support(user) -> None:
     """Support-only pages answer 404 to everybody else, like any object they cannot see."""
     if user is None or not user.is_authenticated or not user.is_support:
         raise Http404
+
+
+def _scoped(model, *, access: OrganizationAccess, pk, related: tuple[str, ...] = ()):
+    """An object of the accessed organization by id; anything else (or a malformed id) is a 404."""
+    try:
+        return model.objects.select_related(*related).get(pk=pk, organization=access.organization)
+    except (model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
+
+
+def access_dpa(*, access: OrganizationAccess, dpa_id):
+    from portal.organizations.models import DataProcessingAgreement
+
+    return _scoped(DataProcessingAgreement, access=access, pk=dpa_id)
+
+
+def access_partner_authorization(*, access: OrganizationAccess, authorization_id):
+    from portal.organizations.models import PartnerAuthorization
+
+    return _scoped(PartnerAuthorization, access=access, pk=authorization_id, related=("partner",))
+
+
+def access_capability_grant(*, access: OrganizationAccess, grant_id):
+    from portal.organizations.models import CapabilityGrant
+
+    return _scoped(CapabilityGrant, access=access, pk=grant_id)
+
+
+def access_membership(*, access: OrganizationAccess, membership_id):
+    return _scoped(Membership, access=access, pk=membership_id, related=("user",))
+
+
+def access_invitation(*, access: OrganizationAccess, invitation_id):
+    from portal.organizations.models import MemberInvitation
+
+    return _scoped(MemberInvitation, access=access, pk=invitation_id)

@@ -41,14 +41,6 @@ class InvitationCreateInput(serializers.Serializer):
     expiresInDays = serializers.IntegerField(min_value=1, max_value=30, required=False, default=7)
 
 
-class ProblemDetails(serializers.Serializer):
-    type = serializers.URLField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    instance = serializers.CharField()
-
-
 def list_envelope(item_serializer, name: str):
     return type(
         name,

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 
 from portal.clients.api.gateway import IntegrationAPIView
+from portal.core.api.schema import problem_responses
 from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
 from portal.kyc import services
@@ -16,7 +17,6 @@ from portal.kyc.api.serializers import (
     DocumentPatchInput,
     DocumentUploadInput,
     InvitationCreateInput,
-    ProblemDetails,
     list_envelope,
 )
 from portal.kyc.filters import BuyerFilter
@@ -33,8 +33,6 @@ from portal.kyc.representations import (
 from portal.kyc.rules import MAX_DOCUMENT_BYTES
 from portal.kyc.selectors import buyer_list, buyer_rollup, document_list, invitation_list
 
-PROBLEM = OpenApiResponse(ProblemDetails, description="RFC 9457 problem (application/problem+json)")
-COMMON = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 429: PROBLEM}
 PAGING = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `nextCursor`."),
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 200, default 50."),
@@ -65,6 +63,8 @@ class BuyerCapabilityMixin:
 
 
 class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
+    """Buyers of one authorized partner (seller): list, and upsert by VAT number."""
+
     @extend_schema(
         operation_id="buyers_list",
         tags=["Buyers"],
@@ -80,7 +80,7 @@ class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
             ),
             OpenApiParameter("vatNumber", OpenApiTypes.STR),
         ],
-        responses={200: BuyerList, 422: PROBLEM, **COMMON},
+        responses={200: BuyerList, **problem_responses("validation-error")},
     )
     def get(self, request, seller_id):
         filterset = BuyerFilter(
@@ -97,9 +97,7 @@ class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
         responses={
             201: OpenApiResponse(BuyerRepresentation, description="Created."),
             200: OpenApiResponse(BuyerRepresentation, description="A buyer with this VAT number already existed."),
-            409: PROBLEM,
-            422: PROBLEM,
-            **COMMON,
+            **problem_responses("kyc-downgrade-not-allowed", "validation-error"),
         },
         description="Upsert by (sellerId, vatNumber): the first call creates (201), later calls return the same "
         "buyer (200), applying changed name, e-mail or an A→B upgrade like PATCH.",
@@ -122,7 +120,9 @@ class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
 
 
 class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
-    @extend_schema(operation_id="buyers_retrieve", tags=["Buyers"], responses={200: BuyerRepresentation, **COMMON})
+    """One buyer: read, edit, upgrade the KYC level."""
+
+    @extend_schema(operation_id="buyers_retrieve", tags=["Buyers"], responses={200: BuyerRepresentation})
     def get(self, request, seller_id, buyer_id):
         buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
         return Response(buyer_data(buyer))
@@ -131,7 +131,7 @@ class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
         operation_id="buyers_update",
         tags=["Buyers"],
         request=BuyerPatchInput,
-        responses={200: BuyerRepresentation, 409: PROBLEM, 422: PROBLEM, **COMMON},
+        responses={200: BuyerRepresentation, **problem_responses("kyc-downgrade-not-allowed", "validation-error")},
         description="Edit name, e-mail or VAT number (a new VIES check follows), or upgrade kycLevel A→B "
         "(needs `kycLevelB`). B→A answers 409 kyc-downgrade-not-allowed.",
     )
@@ -147,7 +147,7 @@ class BuyerComplianceView(IntegrationAPIView):
     @extend_schema(
         operation_id="buyers_compliance",
         tags=["Buyers"],
-        responses={200: RollupRepresentation, **COMMON},
+        responses={200: RollupRepresentation},
         description="The compliance rollup: viesResult, KYC level, required and present documents, overall "
         "status and a `version` that increases by one on every change of the buyer.",
     )
@@ -161,7 +161,7 @@ class DocumentCollectionView(IntegrationAPIView):
         operation_id="kyc_documents_list",
         tags=["KYC documents"],
         parameters=PAGING,
-        responses={200: DocumentList, **COMMON},
+        responses={200: DocumentList},
     )
     def get(self, request, seller_id, buyer_id):
         buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
@@ -171,7 +171,10 @@ class DocumentCollectionView(IntegrationAPIView):
         operation_id="kyc_documents_upload",
         tags=["KYC documents"],
         request={"multipart/form-data": DocumentUploadInput},
-        responses={201: DocumentRepresentation, 413: PROBLEM, 415: PROBLEM, 422: PROBLEM, **COMMON},
+        responses={
+            201: DocumentRepresentation,
+            **problem_responses("payload-too-large", "unsupported-media-type", "validation-error"),
+        },
         description="Upload one document (multipart: `type`, `file`). PDF, JPEG, PNG or HEIC by content, at most "
         "15 MiB. Append-only: a correction is a new upload of the same type.",
     )
@@ -201,7 +204,7 @@ class DocumentCollectionView(IntegrationAPIView):
 
 class DocumentDetailView(IntegrationAPIView):
     @extend_schema(
-        operation_id="kyc_documents_retrieve", tags=["KYC documents"], responses={200: DocumentRepresentation, **COMMON}
+        operation_id="kyc_documents_retrieve", tags=["KYC documents"], responses={200: DocumentRepresentation}
     )
     def get(self, request, seller_id, buyer_id, document_id):
         buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
@@ -211,7 +214,7 @@ class DocumentDetailView(IntegrationAPIView):
         operation_id="kyc_documents_archive",
         tags=["KYC documents"],
         request=DocumentPatchInput,
-        responses={200: DocumentRepresentation, 409: PROBLEM, **COMMON},
+        responses={200: DocumentRepresentation, **problem_responses("document-immutable")},
         description='Only `{"status": "ARCHIVED"}` is accepted; any other change is 409 document-immutable.',
     )
     def patch(self, request, seller_id, buyer_id, document_id):
@@ -229,7 +232,7 @@ class InvitationCollectionView(IntegrationAPIView):
         operation_id="kyc_invitations_list",
         tags=["KYC self-service invitations"],
         parameters=PAGING,
-        responses={200: InvitationList, **COMMON},
+        responses={200: InvitationList},
     )
     def get(self, request, seller_id, buyer_id):
         buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
@@ -239,7 +242,7 @@ class InvitationCollectionView(IntegrationAPIView):
         operation_id="kyc_invitations_create",
         tags=["KYC self-service invitations"],
         request=InvitationCreateInput,
-        responses={201: InvitationRepresentation, 422: PROBLEM, **COMMON},
+        responses={201: InvitationRepresentation, **problem_responses("validation-error")},
         description="Create an invitation and e-mail the buyer a branded upload link (to `email`, default the "
         "buyer's). Earlier active invitations of the buyer are revoked.",
     )
@@ -266,7 +269,7 @@ class InvitationResendView(IntegrationAPIView):
         operation_id="kyc_invitations_resend",
         tags=["KYC self-service invitations"],
         request=None,
-        responses={200: InvitationRepresentation, 409: PROBLEM, **COMMON},
+        responses={200: InvitationRepresentation, **problem_responses("invitation-not-active")},
         description="E-mail a new link; the previous link stops working. 409 invitation-not-active if revoked, "
         "expired or completed.",
     )
@@ -285,7 +288,7 @@ class InvitationRevokeView(IntegrationAPIView):
         operation_id="kyc_invitations_revoke",
         tags=["KYC self-service invitations"],
         request=None,
-        responses={200: InvitationRepresentation, 409: PROBLEM, **COMMON},
+        responses={200: InvitationRepresentation, **problem_responses("invitation-not-active")},
     )
     def post(self, request, seller_id, buyer_id, invitation_id):
         buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)

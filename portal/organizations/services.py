@@ -1,0 +1,642 @@
+"""Every write to organizations, DPAs, partners, capabilities, memberships and invitations.
+
+Keyword-only, typed, atomic and audited. Business-rule violations raise Django's ValidationError
+(a message per field where one applies), so pages show them inline and the API as problem+json.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError as StdnumValidationError
+
+from portal.core.audit import Actor, audit_record
+from portal.organizations.capabilities import CAPABILITIES_BY_SLUG
+from portal.organizations.models import (
+    CapabilityGrant,
+    DataProcessingAgreement,
+    IntegrationOrganization,
+    MemberInvitation,
+    Membership,
+    Partner,
+    PartnerAuthorization,
+)
+
+DPA_MAX_BYTES = 10 * 1024 * 1024
+LOGO_MAX_BYTES = 1024 * 1024
+INVITATION_LIFETIME = timedelta(days=7)
+ORGANIZATION_FIELDS = ("name", "slug", "status", "rate_limit_per_minute", "brand_color")
+# The VAT prefix of Greece is EL, its ISO country code GR; Northern Ireland (XI) is GB.
+VAT_PREFIX_COUNTRY = {"EL": "GR", "XI": "GB"}
+
+
+def _organization_snapshot(organization: IntegrationOrganization) -> dict:
+    snapshot = {field: getattr(organization, field) for field in ORGANIZATION_FIELDS}
+    snapshot["logo"] = organization.logo.name or ""
+    return snapshot
+
+
+def _validate_logo(logo: UploadedFile) -> None:
+    if logo.size is not None and logo.size > LOGO_MAX_BYTES:
+        raise ValidationError({"logo": "The logo must be 1 MiB or smaller."})
+    head = logo.read(12)
+    logo.seek(0)
+    if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+        raise ValidationError({"logo": "The logo must be a PNG or JPEG image."})
+
+
+def _clean_brand_color(value: str) -> str:
+    value = (value or "").strip().lower()
+    if len(value) != 7 or not value.startswith("#") or any(c not in "0123456789abcdef" for c in value[1:]):
+        raise ValidationError({"brand_color": "Use a hex colour like #1f4fd1."})
+    return value
+
+
+def _save_unique(instance, *, field: str | None, message: str) -> None:
+    """Save inside a savepoint; a unique-constraint violation becomes a (field) error."""
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise ValidationError({field: message} if field else message) from exc
+
+
+# Organizations ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    actor: Actor,
+    name: str,
+    slug: str,
+    status: str = IntegrationOrganization.Status.ONBOARDING,
+    rate_limit_per_minute: int = 600,
+    brand_color: str = "#1f4fd1",
+    logo: UploadedFile | None = None,
+) -> IntegrationOrganization:
+    if logo:
+        _validate_logo(logo)
+    organization = IntegrationOrganization(
+        name=name.strip(),
+        slug=slug.strip().lower(),
+        status=status,
+        rate_limit_per_minute=rate_limit_per_minute,
+        brand_color=_clean_brand_color(brand_color),
+    )
+    if logo:
+        organization.logo = logo
+    organization.full_clean(validate_unique=False, validate_constraints=False)
+    _save_unique(organization, field="slug", message="An organization with this slug already exists.")
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="organization.created",
+        target=organization,
+        after=_organization_snapshot(organization),
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    actor: Actor,
+    organization: IntegrationOrganization,
+    name: str | None = None,
+    slug: str | None = None,
+    status: str | None = None,
+    rate_limit_per_minute: int | None = None,
+    brand_color: str | None = None,
+    logo: UploadedFile | None = None,
+) -> IntegrationOrganization:
+    organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    before = _organization_snapshot(organization)
+    changes = {
+        "name": name.strip() if name is not None else None,
+        "slug": slug.strip().lower() if slug is not None else None,
+        "status": status,
+        "rate_limit_per_minute": rate_limit_per_minute,
+        "brand_color": _clean_brand_color(brand_color) if brand_color is not None else None,
+    }
+    for field, value in changes.items():
+        if value is not None:
+            setattr(organization, field, value)
+    if logo:
+        _validate_logo(logo)
+        organization.logo = logo
+    organization.full_clean(validate_unique=False, validate_constraints=False)
+    if not logo and _organization_snapshot(organization) == before:
+        return organization
+    _save_unique(organization, field="slug", message="An organization with this slug already exists.")
+    after = _organization_snapshot(organization)
+    diff_before = {k: v for k, v in before.items() if after[k] != v}
+    diff_after = {k: after[k] for k in diff_before}
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="organization.updated",
+        target=organization,
+        before=diff_before,
+        after=diff_after,
+    )
+    return organization
+
+
+# DPA -------------------------------------------------------------------------------------------
+
+
+def _validate_pdf(document: UploadedFile) -> None:
+    if document.size is not None and document.size > DPA_MAX_BYTES:
+        raise ValidationError({"document": "The signed DPA must be a PDF of at most 10 MiB."})
+    head = document.read(5)
+    document.seek(0)
+    if head != b"%PDF-":
+        raise ValidationError({"document": "This file is not a PDF. Upload the signed DPA as a PDF."})
+
+
+@transaction.atomic
+def dpa_register(
+    *,
+    actor: Actor,
+    organization: IntegrationOrganization,
+    version: str,
+    signer_name: str,
+    signer_email: str,
+    signed_at: datetime,
+    document: UploadedFile,
+) -> DataProcessingAgreement:
+    """Register a signed DPA; it opens the API gate and supersedes any earlier one."""
+    if document is None:
+        raise ValidationError({"document": "Upload the signed DPA (PDF)."})
+    _validate_pdf(document)
+    if signed_at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({"signed_at": "The signing date cannot be in the future."})
+    IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    now = timezone.now()
+    previous = DataProcessingAgreement.objects.filter(organization=organization, revoked_at__isnull=True).first()
+    if previous is not None:
+        previous.revoked_at = now
+        previous.revoked_by = actor.user
+        previous.revoke_reason = f"Superseded by DPA version {version}."
+        previous.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
+        audit_record(
+            actor=actor,
+            organization=organization,
+            action="dpa.superseded",
+            target=previous,
+            before={"active": True},
+            after={"active": False, "reason": previous.revoke_reason},
+        )
+    dpa = DataProcessingAgreement(
+        organization=organization,
+        version=version.strip(),
+        signer_name=signer_name.strip(),
+        signer_email=signer_email.strip().lower(),
+        signed_at=signed_at,
+        registered_by=actor.user,
+        registered_at=now,
+    )
+    dpa.document.save(f"{organization.slug}-dpa-{version.strip()}.pdf", document, save=False)
+    dpa.save()
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="dpa.registered",
+        target=dpa,
+        after={
+            "version": dpa.version,
+            "signerName": dpa.signer_name,
+            "signerEmail": dpa.signer_email,
+            "signedAt": dpa.signed_at.isoformat(),
+            "document": dpa.document.name,
+        },
+    )
+    return dpa
+
+
+@transaction.atomic
+def dpa_revoke(*, actor: Actor, dpa: DataProcessingAgreement, reason: str) -> DataProcessingAgreement:
+    """Revoke the DPA: the API gate closes again (403 dpa-not-accepted) until a new one is registered."""
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Give a reason for revoking the DPA."})
+    dpa = DataProcessingAgreement.objects.select_for_update().get(pk=dpa.pk)
+    if dpa.revoked_at is not None:
+        raise ValidationError("This DPA is already revoked.")
+    dpa.revoked_at = timezone.now()
+    dpa.revoked_by = actor.user
+    dpa.revoke_reason = reason.strip()
+    dpa.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=dpa.organization,
+        action="dpa.revoked",
+        target=dpa,
+        before={"active": True},
+        after={"active": False, "reason": dpa.revoke_reason},
+    )
+    return dpa
+
+
+# Partners --------------------------------------------------------------------------------------
+
+
+def vat_number_normalize(*, vat_number: str, country_code: str | None = None) -> str:
+    """A valid EU VAT number in compact form (e.g. `DE136695976`), checked against the country."""
+    try:
+        number = eu_vat.validate(vat_number or "")
+    except StdnumValidationError as exc:
+        raise ValidationError({"vat_number": "This is not a valid EU VAT number."}) from exc
+    prefix = number[:2].upper()
+    if country_code:
+        expected = VAT_PREFIX_COUNTRY.get(prefix, prefix)
+        if country_code.upper() not in {prefix, expected}:
+            raise ValidationError({"vat_number": f"This VAT number belongs to {expected}, not {country_code.upper()}."})
+    return number
+
+
+@transaction.atomic
+def partner_create(
+    *,
+    actor: Actor,
+    legal_name: str,
+    country_code: str,
+    vat_number: str,
+    organization: IntegrationOrganization | None = None,
+) -> Partner:
+    """Create a seller; `organization` only sets where the audit entry shows (the partner is global)."""
+    country_code = (country_code or "").strip().upper()
+    if len(country_code) != 2 or not country_code.isalpha():
+        raise ValidationError({"country_code": "Use a two-letter ISO country code."})
+    normalized = vat_number_normalize(vat_number=vat_number, country_code=country_code)
+    partner = Partner(legal_name=legal_name.strip(), country_code=country_code, vat_number=normalized)
+    _save_unique(partner, field="vat_number", message="A partner with this VAT number already exists.")
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="partner.created",
+        target=partner,
+        after={"legalName": partner.legal_name, "countryCode": country_code, "vatNumber": normalized},
+    )
+    return partner
+
+
+@transaction.atomic
+def partner_authorize(*, actor: Actor, organization: IntegrationOrganization, partner: Partner) -> PartnerAuthorization:
+    authorization = PartnerAuthorization(
+        organization=organization, partner=partner, authorized_by=actor.user, authorized_at=timezone.now()
+    )
+    _save_unique(authorization, field="partner", message="This partner is already authorized for the organization.")
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="partner.authorized",
+        target=authorization,
+        after={"partnerId": partner.pk, "partner": partner.legal_name},
+    )
+    return authorization
+
+
+@transaction.atomic
+def partner_authorization_revoke(
+    *, actor: Actor, authorization: PartnerAuthorization, reason: str
+) -> PartnerAuthorization:
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Give a reason for revoking the authorization."})
+    authorization = PartnerAuthorization.objects.select_for_update().select_related("partner").get(pk=authorization.pk)
+    if authorization.revoked_at is not None:
+        raise ValidationError("This authorization is already revoked.")
+    authorization.revoked_at = timezone.now()
+    authorization.revoked_by = actor.user
+    authorization.revoke_reason = reason.strip()
+    authorization.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=authorization.organization,
+        action="partner.authorization_revoked",
+        target=authorization,
+        before={"partnerId": authorization.partner_id, "active": True},
+        after={"partnerId": authorization.partner_id, "active": False, "reason": authorization.revoke_reason},
+    )
+    return authorization
+
+
+# Capabilities ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def capability_grant(
+    *, actor: Actor, organization: IntegrationOrganization, capability: str, reason: str = ""
+) -> CapabilityGrant:
+    if capability not in CAPABILITIES_BY_SLUG:
+        raise ValidationError({"capability": f"Unknown capability `{capability}`."})
+    grant = CapabilityGrant(
+        organization=organization,
+        capability=capability,
+        reason=(reason or "").strip(),
+        granted_by=actor.user,
+        granted_at=timezone.now(),
+    )
+    _save_unique(grant, field="capability", message="This capability is already granted.")
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="capability.granted",
+        target=grant,
+        after={"capability": capability, "reason": grant.reason},
+    )
+    return grant
+
+
+@transaction.atomic
+def capability_revoke(*, actor: Actor, grant: CapabilityGrant, reason: str) -> CapabilityGrant:
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Give a reason for revoking the capability."})
+    grant = CapabilityGrant.objects.select_for_update().get(pk=grant.pk)
+    if grant.revoked_at is not None:
+        raise ValidationError("This capability is already revoked.")
+    grant.revoked_at = timezone.now()
+    grant.revoked_by = actor.user
+    grant.revoke_reason = reason.strip()
+    grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=grant.organization,
+        action="capability.revoked",
+        target=grant,
+        before={"capability": grant.capability, "active": True},
+        after={"capability": grant.capability, "active": False, "reason": grant.revoke_reason},
+    )
+    return grant
+
+
+# Memberships -----------------------------------------------------------------------------------
+
+
+def _lock_admins(organization: IntegrationOrganization) -> list[Membership]:
+    """Lock the organization's admin rows so two concurrent demotions cannot both pass the check."""
+    return list(
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Membership.Role.ADMIN)
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def membership_create(*, actor: Actor, organization: IntegrationOrganization, user, role: str) -> Membership:
+    """Add an existing user directly (seed data, support); people normally join through an invitation."""
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose admin, operator or viewer."})
+    membership = Membership(organization=organization, user=user, role=role)
+    _save_unique(membership, field=None, message="This person is already a member of the organization.")
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="membership.created",
+        target=membership,
+        target_label=user.email,
+        after={"user": user.email, "role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_role_change(*, actor: Actor, membership: Membership, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose admin, operator or viewer."})
+    admins = _lock_admins(membership.organization)
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if membership.role == role:
+        return membership
+    if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
+        raise ValidationError({"role": "An organization needs at least one admin; promote someone else first."})
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=membership.organization,
+        action="membership.role_changed",
+        target=membership,
+        target_label=membership.user.email,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Actor, membership: Membership) -> None:
+    admins = _lock_admins(membership.organization)
+    membership = Membership.objects.select_for_update().select_related("user", "organization").get(pk=membership.pk)
+    if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
+        raise ValidationError("An organization needs at least one admin; promote someone else first.")
+    audit_record(
+        actor=actor,
+        organization=membership.organization,
+        action="membership.removed",
+        target=membership,
+        target_label=membership.user.email,
+        before={"user": membership.user.email, "role": membership.role},
+    )
+    membership.delete()
+
+
+# Invitations -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """An invitation with its link in plain text: e-mailed once, never stored (only its hash is)."""
+
+    invitation: MemberInvitation
+    token: str
+
+    @property
+    def url(self) -> str:
+        return settings.PORTAL_BASE_URL + reverse("accounts:invitation_accept", kwargs={"token": self.token})
+
+
+def invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_is_active(invitation: MemberInvitation, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return invitation.accepted_at is None and invitation.revoked_at is None and invitation.expires_at > now
+
+
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, invitation_token_hash(token)
+
+
+def _invitation_send(issued: IssuedInvitation) -> None:
+    invitation = issued.invitation
+    context = {
+        "invitation": invitation,
+        "organization": invitation.organization,
+        "url": issued.url,
+        "inviter": invitation.invited_by,
+    }
+    message = EmailMessage(
+        subject=render_to_string("accounts/email/invitation_subject.txt", context).strip(),
+        body=render_to_string("accounts/email/invitation.txt", context),
+        to=[invitation.email],
+    )
+    message.send()
+
+
+@transaction.atomic
+def invitation_create(
+    *, actor: Actor, organization: IntegrationOrganization, email: str, role: str
+) -> IssuedInvitation:
+    email = (email or "").strip().lower()
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": "Choose admin, operator or viewer."})
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise ValidationError({"email": "This person is already a member of the organization."})
+    now = timezone.now()
+    pending = MemberInvitation.objects.select_for_update().filter(
+        organization=organization,
+        email__iexact=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    )
+    if pending.exists():
+        raise ValidationError({"email": "This address already has a pending invitation; resend it instead."})
+    token, token_hash = _new_token()
+    invitation = MemberInvitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        token_hash=token_hash,
+        expires_at=now + INVITATION_LIFETIME,
+        invited_by=actor.user,
+    )
+    issued = IssuedInvitation(invitation=invitation, token=token)
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="invitation.created",
+        target=invitation,
+        target_label=email,
+        after={"email": email, "role": role, "expiresAt": invitation.expires_at.isoformat()},
+    )
+    transaction.on_commit(lambda: _invitation_send(issued))
+    return issued
+
+
+@transaction.atomic
+def invitation_resend(*, actor: Actor, invitation: MemberInvitation) -> IssuedInvitation:
+    """A fresh link and a fresh 7-day expiry; the previous link stops working."""
+    invitation = MemberInvitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise ValidationError("This invitation was already accepted or revoked.")
+    token, token_hash = _new_token()
+    invitation.token_hash = token_hash
+    invitation.expires_at = timezone.now() + INVITATION_LIFETIME
+    invitation.save(update_fields=["token_hash", "expires_at", "updated_at"])
+    issued = IssuedInvitation(invitation=invitation, token=token)
+    audit_record(
+        actor=actor,
+        organization=invitation.organization,
+        action="invitation.resent",
+        target=invitation,
+        target_label=invitation.email,
+        after={"expiresAt": invitation.expires_at.isoformat()},
+    )
+    transaction.on_commit(lambda: _invitation_send(issued))
+    return issued
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Actor, invitation: MemberInvitation) -> MemberInvitation:
+    invitation = MemberInvitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise ValidationError("This invitation was already accepted or revoked.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=invitation.organization,
+        action="invitation.revoked",
+        target=invitation,
+        target_label=invitation.email,
+        before={"active": True},
+        after={"active": False},
+    )
+    return invitation
+
+
+def invitation_by_token(*, token: str) -> MemberInvitation | None:
+    """The invitation a link points to, whatever its state (the page explains expired/used links)."""
+    return (
+        MemberInvitation.objects.select_related("organization", "invited_by")
+        .filter(token_hash=invitation_token_hash(token or ""))
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    actor: Actor,
+    token: str,
+    user=None,
+    password: str | None = None,
+    full_name: str = "",
+) -> Membership:
+    """Join the organization: attach the logged-in `user`, or create the account with `password`."""
+    from portal.accounts.models import User
+
+    invitation = (
+        MemberInvitation.objects.select_for_update()
+        .select_related("organization")
+        .filter(token_hash=invitation_token_hash(token or ""))
+        .first()
+    )
+    if invitation is None or not invitation_is_active(invitation):
+        raise ValidationError("This invitation link is no longer valid.")
+    if user is not None:
+        if user.email.lower() != invitation.email.lower():
+            raise ValidationError(
+                f"This invitation is for {invitation.email}; log out and open the link again to accept it."
+            )
+    else:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise ValidationError("An account with this e-mail exists already; log in to accept the invitation.")
+        if not password:
+            raise ValidationError({"password1": "Choose a password."})
+        user = User.objects.create_user(invitation.email, password, full_name=(full_name or "").strip())
+        audit_record(
+            actor=Actor(user=user, ip=actor.ip),
+            organization=invitation.organization,
+            action="user.created",
+            target=user,
+            after={"email": user.email, "via": "invitation"},
+        )
+    membership = Membership(organization=invitation.organization, user=user, role=invitation.role)
+    _save_unique(membership, field=None, message="You are already a member of this organization.")
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at", "updated_at"])
+    audit_record(
+        actor=Actor(user=user, client=actor.client, ip=actor.ip),
+        organization=invitation.organization,
+        action="invitation.accepted",
+        target=invitation,
+        target_label=invitation.email,
+        after={"user": user.email, "role": invitation.role},
+    )
+    return membership

@@ -1,0 +1,49 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from portal.clients.services import client_create
+from portal.core.audit import Actor
+from portal.organizations.onboarding import WEBHOOKS_PENDING, onboarding_progress, onboarding_steps
+from tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def states(org):
+    return {s.key: s.state for s in onboarding_steps(organization=org)}
+
+
+def test_new_organization_has_everything_to_do():
+    org = OrganizationFactory()
+    steps = onboarding_steps(organization=org)
+    assert [s.key for s in steps] == ["dpa", "partner", "capabilities", "client", "endpoint", "delivery", "api_call"]
+    assert all(s.state in {"todo", "unavailable"} for s in steps)
+
+
+def test_pilot_progresses_through_the_steps(organization):
+    before = states(organization)
+    assert before["dpa"] == before["partner"] == before["capabilities"] == "done"
+    assert before["client"] == "todo" and before["api_call"] == "todo"
+    client, _ = client_create(actor=Actor(), organization=organization, name="DMS")
+    assert states(organization)["client"] == "done"
+    client.last_used_at = timezone.now() - timedelta(minutes=1)
+    client.save()
+    assert states(organization)["api_call"] == "done"
+
+
+def test_webhook_steps_follow_the_webhooks_app(organization):
+    from django.apps import apps
+
+    steps = {s.key: s for s in onboarding_steps(organization=organization)}
+    try:
+        apps.get_model("webhooks", "WebhookEndpoint")
+    except LookupError:
+        assert steps["endpoint"].unavailable == WEBHOOKS_PENDING
+        assert steps["delivery"].unavailable == WEBHOOKS_PENDING
+        done, total = onboarding_progress(list(steps.values()))
+        assert (done, total) == (3, 5)
+    else:
+        assert steps["endpoint"].state == "todo"
+        assert steps["delivery"].state == "todo"
