@@ -149,6 +149,14 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
         "Only events of the last 30 days can be replayed; fetch older state through the resource APIs.",
     ),
     ProblemType(
+        "webhook-endpoint-disabled",
+        "Webhook endpoint disabled",
+        409,
+        "The webhook endpoint is disabled (by a person, after a 410 Gone, or after five days of failures), "
+        "so nothing can be sent or replayed to it.",
+        "Enable the endpoint (PATCH `enabled: true`, or “re-enable and replay missed” in the portal), then retry.",
+    ),
+    ProblemType(
         "invitation-not-active",
         "Invitation not active",
         409,

@@ -2,12 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 
 from portal.organizations.models import IntegrationOrganization
-
-WEBHOOKS_PENDING = "Available once webhooks ship."
 
 
 @dataclass(frozen=True)
@@ -33,20 +30,10 @@ def _url(name: str, organization: IntegrationOrganization) -> str | None:
         return None
 
 
-def _model(app_label: str, name: str):
-    try:
-        return apps.get_model(app_label, name)
-    except LookupError:
-        return None
-
-
-def _has_field(model, name: str) -> bool:
-    return any(f.name == name for f in model._meta.get_fields())
-
-
 def onboarding_steps(*, organization: IntegrationOrganization) -> list[OnboardingStep]:
-    """Each step in order; webhook steps read the webhooks app's models when they exist."""
+    """Each step in order."""
     from portal.clients.models import ApiClient
+    from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 
     org = organization
     steps = [
@@ -79,33 +66,24 @@ def onboarding_steps(*, organization: IntegrationOrganization) -> list[Onboardin
             _url("clients:list", org),
         ),
     ]
-    endpoint_model = _model("webhooks", "WebhookEndpoint")
-    delivery_model = _model("webhooks", "WebhookDelivery")
-    if endpoint_model is None:
-        steps.append(OnboardingStep("endpoint", "Webhook endpoint added", False, "", unavailable=WEBHOOKS_PENDING))
-    else:
-        steps.append(
-            OnboardingStep(
-                "endpoint",
-                "Webhook endpoint added",
-                endpoint_model.objects.filter(organization=org).exists(),
-                "Add an HTTPS endpoint that receives the organization's events.",
-                _url("webhooks:endpoint_list", org),
-            )
+    steps.append(
+        OnboardingStep(
+            "endpoint",
+            "Webhook endpoint added",
+            WebhookEndpoint.objects.filter(organization=org).exists(),
+            "Add an HTTPS endpoint that receives the organization's events.",
+            _url("webhooks:endpoint_list", org),
         )
-    if delivery_model is None:
-        steps.append(OnboardingStep("delivery", "First successful delivery", False, "", unavailable=WEBHOOKS_PENDING))
-    else:
-        scope = {"organization": org} if _has_field(delivery_model, "organization") else {"endpoint__organization": org}
-        steps.append(
-            OnboardingStep(
-                "delivery",
-                "First successful delivery",
-                delivery_model.objects.filter(status="SUCCEEDED", **scope).exists(),
-                "Send a test event and check the endpoint answers 2xx.",
-                _url("webhooks:delivery_list", org),
-            )
+    )
+    steps.append(
+        OnboardingStep(
+            "delivery",
+            "First successful delivery",
+            WebhookDelivery.objects.filter(organization=org, status=WebhookDelivery.Status.SUCCEEDED).exists(),
+            "Send a test event from the endpoint's page and check the receiver answers 2xx.",
+            _url("webhooks:delivery_list", org),
         )
+    )
     steps.append(
         OnboardingStep(
             "api_call",

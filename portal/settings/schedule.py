@@ -1,6 +1,13 @@
 """Celery beat: every periodic task of every app, in one place."""
 
+from celery.schedules import crontab
+
 CELERY_BEAT_SCHEDULE = {
+    # Webhooks: the dispatcher claims due deliveries; stale ticks expire instead of piling up.
+    "webhooks-dispatch": {"task": "webhooks.deliveries_dispatch", "schedule": 2.0, "options": {"expires": 10}},
+    "webhooks-fanout-pending": {"task": "webhooks.events_fanout_pending", "schedule": 60.0, "options": {"expires": 50}},
+    "webhooks-health": {"task": "webhooks.endpoints_health_check", "schedule": crontab(minute="*/15")},
+    "webhooks-purge": {"task": "webhooks.purge", "schedule": crontab(hour=3, minute=17)},
     "kyc-vies-check-due": {"task": "kyc.vies_check_due", "schedule": 30.0},
     "kyc-invitation-expire-due": {"task": "kyc.invitation_expire_due", "schedule": 300.0},
     "clients-secrets-mark-expired": {"task": "clients.secrets_mark_expired", "schedule": 60.0},

@@ -1,0 +1,41 @@
+"""Celery entry points of the webhooks app: ids in, call a service, nothing else."""
+
+from celery import shared_task
+
+from portal.webhooks import engine, services
+
+
+@shared_task(name="webhooks.event_fanout", ignore_result=True)
+def event_fanout(event_id: str) -> int:
+    return services.event_fan_out(event_id=event_id)
+
+
+@shared_task(name="webhooks.events_fanout_pending", ignore_result=True)
+def events_fanout_pending() -> int:
+    return services.events_fan_out_pending()
+
+
+@shared_task(name="webhooks.deliveries_dispatch", ignore_result=True)
+def deliveries_dispatch() -> int:
+    return engine.deliveries_dispatch()
+
+
+@shared_task(name="webhooks.replay_job_run", ignore_result=True)
+def replay_job_run(replay_id: str) -> None:
+    from portal.webhooks.selectors import replay_job_queryset
+
+    try:
+        services.replay_job_run(job_id=replay_id, queryset_for=replay_job_queryset)
+    except Exception as exc:
+        services.replay_job_fail(job_id=replay_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@shared_task(name="webhooks.endpoints_health_check", ignore_result=True)
+def endpoints_health_check() -> dict:
+    return services.endpoints_health_check()
+
+
+@shared_task(name="webhooks.purge", ignore_result=True)
+def webhooks_purge() -> int:
+    return services.webhooks_purge()

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from portal.clients.services import client_create
 from portal.core.audit import Actor
-from portal.organizations.onboarding import WEBHOOKS_PENDING, onboarding_progress, onboarding_steps
+from portal.organizations.onboarding import onboarding_progress, onboarding_steps
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def test_new_organization_has_everything_to_do():
     org = OrganizationFactory()
     steps = onboarding_steps(organization=org)
     assert [s.key for s in steps] == ["dpa", "partner", "capabilities", "client", "endpoint", "delivery", "api_call"]
-    assert all(s.state in {"todo", "unavailable"} for s in steps)
+    assert all(s.state == "todo" for s in steps)
 
 
 def test_pilot_progresses_through_the_steps(organization):
@@ -33,17 +33,21 @@ def test_pilot_progresses_through_the_steps(organization):
     assert states(organization)["api_call"] == "done"
 
 
-def test_webhook_steps_follow_the_webhooks_app(organization):
-    from django.apps import apps
+def test_webhook_steps_follow_the_webhooks_app(organization, django_capture_on_commit_callbacks):
+    from portal.webhooks.services import endpoint_create, endpoint_send_test
+    from tests.webhooks.conftest import Receiver
 
     steps = {s.key: s for s in onboarding_steps(organization=organization)}
+    assert steps["endpoint"].state == "todo" and steps["delivery"].state == "todo"
+    receiver = Receiver()
     try:
-        apps.get_model("webhooks", "WebhookEndpoint")
-    except LookupError:
-        assert steps["endpoint"].unavailable == WEBHOOKS_PENDING
-        assert steps["delivery"].unavailable == WEBHOOKS_PENDING
-        done, total = onboarding_progress(list(steps.values()))
-        assert (done, total) == (3, 5)
-    else:
-        assert steps["endpoint"].state == "todo"
-        assert steps["delivery"].state == "todo"
+        endpoint = endpoint_create(actor=Actor(), organization=organization, url=receiver.url, subscriptions=["kyc.*"])
+        assert states(organization)["endpoint"] == "done"
+        assert states(organization)["delivery"] == "todo"
+        with django_capture_on_commit_callbacks(execute=True):
+            endpoint_send_test(actor=Actor(), endpoint=endpoint)
+        assert states(organization)["delivery"] == "done"
+        done, total = onboarding_progress(onboarding_steps(organization=organization))
+        assert (done, total) == (5, 7)
+    finally:
+        receiver.close()

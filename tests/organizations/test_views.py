@@ -161,8 +161,8 @@ def test_overview_shows_onboarding_checklist(support_client):
     org = OrganizationFactory()
     html = support_client.get(url("detail", org)).content.decode()
     assert 'data-step="dpa" data-state="todo"' in html
-    assert 'data-step="endpoint" data-state="unavailable"' in html
-    assert "Available once webhooks ship." in html
+    assert 'data-step="endpoint" data-state="todo"' in html
+    assert 'data-step="delivery" data-state="todo"' in html
     partial = support_client.get(url("detail", org), **HTMX)
     assert is_fragment(partial) and 'id="org-section"' in partial.content.decode()
 
