@@ -20,6 +20,8 @@ urlpatterns = [
     path("problems/<slug:slug>", core_views.problem_detail, name="problem-detail"),
     path("docs/api/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("docs/api/redoc/", SpectacularRedocView.as_view(url_name="openapi"), name="api-redoc"),
+    path("docs/", core_views.docs_index, name="docs-index"),
+    path("docs/<slug:slug>/", core_views.docs_page, name="docs-page"),
     path("v1/", include(v1)),
     path("oauth/", include(("portal.clients.oauth_urls", "oauth"))),
     path("accounts/", include(("portal.accounts.urls", "accounts"))),
