@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseLocation
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal.core.audit import Actor
 from portal.core.filters import AuditEntryFilterSet, SupportAuditEntryFilterSet
@@ -82,9 +82,12 @@ def _section(request, template: str, context: dict, *, status: int = 200):
 
 
 def _done(request, url: str):
-    """Navigate after a successful create: an HTMX location change, or a plain redirect."""
+    """Navigate after a successful create: a full page load (HX-Redirect) for HTMX, or a plain redirect.
+
+    Not HX-Location: its follow-up request carries HX-Request and would get a partial as the whole body.
+    """
     if htmx_partial(request):
-        return HttpResponseLocation(url)
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
@@ -222,10 +225,7 @@ def organization_edit(request, organization_id):
             _add_errors(form, exc)
         else:
             messages.success(request, "Organization settings saved.")
-            url = reverse("organizations:detail", kwargs={"organization_id": organization.pk})
-            if htmx_partial(request):
-                return HttpResponseLocation(url)
-            return redirect(url)
+            return _done(request, reverse("organizations:detail", kwargs={"organization_id": organization.pk}))
     context = {**_org_context(access, "overview"), "form": form}
     if htmx_partial(request):
         return render(request, "organizations/organization_detail.html#settings_form", context, status=422)

@@ -118,7 +118,7 @@ def test_create_htmx_navigates_and_errors_inline(support_client):
         **HTMX,
     )
     org = IntegrationOrganization.objects.get(slug="sued")
-    assert good.status_code == 200 and url("detail", org) in good["HX-Location"]
+    assert good.status_code == 200 and good["HX-Redirect"] == url("detail", org)
     dup = support_client.post(
         url("create"),
         {"name": "Again", "slug": "taken", "status": "ACTIVE", "rate_limit_per_minute": 900, "brand_color": "#112233"},
@@ -141,7 +141,7 @@ def test_edit_inline(support_client, organization):
     bad = support_client.post(url("edit", organization), {**data, "brand_color": "black"}, **HTMX)
     assert bad.status_code == 422 and "hex colour" in bad.content.decode()
     ok = support_client.post(url("edit", organization), data, **HTMX)
-    assert ok.status_code == 200 and "HX-Location" in ok
+    assert ok.status_code == 200 and "HX-Redirect" in ok
     organization.refresh_from_db()
     assert (organization.name, organization.status, organization.rate_limit_per_minute) == ("Renamed", "SUSPENDED", 60)
 
@@ -187,7 +187,7 @@ def test_dpa_register_htmx(support_client, pdf_upload):
     assert bad.status_code == 422 and is_fragment(bad) and "not a PDF" in bad.content.decode()
     assert not DataProcessingAgreement.objects.exists()
     ok = support_client.post(url("dpa_register", org), dpa_data(pdf_upload()), **HTMX)
-    assert ok.status_code == 200 and url("dpa", org) in ok["HX-Location"]
+    assert ok.status_code == 200 and ok["HX-Redirect"] == url("dpa", org)
     dpa = DataProcessingAgreement.objects.get(organization=org)
     assert dpa.signed_at.isoformat().startswith("2026-11-01T10:00:00+00:00")
     page = support_client.get(url("dpa", org)).content.decode()
@@ -238,7 +238,7 @@ def test_partner_create_and_authorize(support_client):
         {"legal_name": "Autohaus", "country_code": "DE", "vat_number": "DE 136 695 976"},
         **HTMX,
     )
-    assert ok.status_code == 200 and "HX-Location" in ok
+    assert ok.status_code == 200 and "HX-Redirect" in ok
     partner = Partner.objects.get(vat_number="DE136695976")
     assert PartnerAuthorization.objects.filter(organization=org, partner=partner, revoked_at__isnull=True).exists()
 
@@ -383,3 +383,32 @@ def test_support_audit_sees_every_organization(support_client, django_assert_max
     assert orgs[0].name in only_one and orgs[1].name not in only_one.split("<tbody>")[1]
     export = support_client.get(url("audit_global_export"))
     assert len(b"".join(export.streaming_content).decode().strip().splitlines()) == 31
+
+
+def test_audit_page_shows_changes_as_a_diff(client, organization, admin_user):
+    audit_record(
+        actor=Actor(user=admin_user),
+        organization=organization,
+        action="organization.updated",
+        target=organization,
+        before={"status": "ONBOARDING"},
+        after={"status": "ACTIVE", "note": {"k": 1}},
+    )
+    client.force_login(admin_user)
+    html = client.get(url("audit", organization)).content.decode()
+    assert "<dt>status</dt><dd><del>ONBOARDING</del> → <ins>ACTIVE</ins></dd>" in html
+    assert "<dt>note</dt><dd>{&quot;k&quot;: 1}</dd>" in html
+
+
+def test_audit_diff_shows_unchanged_values_plainly(client, organization, admin_user):
+    audit_record(
+        actor=Actor(user=admin_user),
+        organization=organization,
+        action="capability.revoked",
+        before={"capability": "kycLevelB", "active": True},
+        after={"capability": "kycLevelB", "active": False},
+    )
+    client.force_login(admin_user)
+    html = client.get(url("audit", organization)).content.decode()
+    assert "<dt>capability</dt><dd>kycLevelB</dd>" in html
+    assert "<dt>active</dt><dd><del>true</del> → <ins>false</ins></dd>" in html
