@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from portal.clients.api.docs import OpenApiSchemaView
 from portal.core import views as core_views
 
 v1 = [
     path("", include(("portal.clients.api.urls", "clients-api"))),
     path("webhooks/", include(("portal.webhooks.api.urls", "webhooks-api"))),
     path("", include(("portal.kyc.api.urls", "kyc-api"))),
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("openapi.json", OpenApiSchemaView.as_view(), name="openapi"),
 ]
 
 urlpatterns = [
