@@ -1,14 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from portal.clients.api.docs import OpenApiSchemaView
 from portal.core import views as core_views
+from portal.organizations.views import organization_logo
 
 v1 = [
     path("", include(("portal.clients.api.urls", "clients-api"))),
     path("webhooks/", include(("portal.webhooks.api.urls", "webhooks-api"))),
     path("", include(("portal.kyc.api.urls", "kyc-api"))),
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("openapi.json", OpenApiSchemaView.as_view(), name="openapi"),
 ]
 
 urlpatterns = [
@@ -19,6 +21,8 @@ urlpatterns = [
     path("problems/<slug:slug>", core_views.problem_detail, name="problem-detail"),
     path("docs/api/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("docs/api/redoc/", SpectacularRedocView.as_view(url_name="openapi"), name="api-redoc"),
+    path("docs/", core_views.docs_index, name="docs-index"),
+    path("docs/<slug:slug>/", core_views.docs_page, name="docs-page"),
     path("v1/", include(v1)),
     path("oauth/", include(("portal.clients.oauth_urls", "oauth"))),
     path("accounts/", include(("portal.accounts.urls", "accounts"))),
@@ -27,6 +31,8 @@ urlpatterns = [
     path("organizations/<uuid:organization_id>/webhooks/", include(("portal.webhooks.urls", "webhooks"))),
     path("organizations/<uuid:organization_id>/kyc/", include(("portal.kyc.urls", "kyc"))),
     path("kyc/", include(("portal.kyc.public_urls", "kyc-public"))),
+    # Organization logos brand buyer pages and e-mails; MEDIA_URL + "logos/…" (nothing else in media is public).
+    path("media/logos/<str:name>", organization_logo, name="organization-logo"),
     path("admin/", admin.site.urls),
 ]
 

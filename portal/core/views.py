@@ -66,3 +66,44 @@ def problem_detail(request, slug: str):
     if problem is None:
         raise Http404
     return render(request, "core/problem_detail.html", {"problem": problem, "problems": PROBLEM_TYPES})
+
+
+def _docs_nav():
+    from portal.core.docs import DOC_PAGES
+
+    return {"doc_pages": DOC_PAGES, "nav_section": "docs"}
+
+
+def docs_index(request):
+    return render(request, "core/docs_index.html", _docs_nav())
+
+
+def docs_page(request, slug: str):
+    from portal.core.docs import DOC_PAGES_BY_SLUG, doc_render
+
+    page = DOC_PAGES_BY_SLUG.get(slug)
+    if page is None:
+        raise Http404
+    if slug == "events":
+        return docs_events(request)
+    html, toc = doc_render(page)
+    return render(request, "core/docs_page.html", {**_docs_nav(), "page": page, "html": html, "toc": toc})
+
+
+def docs_events(request):
+    """The event catalog, rendered from portal/webhooks/events.py (the same catalog the API serves)."""
+    import json
+
+    from portal.core.docs import DOC_PAGES_BY_SLUG
+    from portal.webhooks.events import EVENT_TYPES, example_payload
+
+    events = [
+        {"event": event, "example": json.dumps(example_payload(event), indent=2, ensure_ascii=False)}
+        for event in EVENT_TYPES
+    ]
+    segments = sorted({event.segment for event in EVENT_TYPES})
+    return render(
+        request,
+        "core/docs_events.html",
+        {**_docs_nav(), "page": DOC_PAGES_BY_SLUG["events"], "events": events, "segments": segments},
+    )
