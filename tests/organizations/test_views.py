@@ -453,3 +453,26 @@ def test_audit_tab_is_shown_to_admins_and_support_only(client, organization, adm
     for user, visible in ((support_user, True), (admin_user, True), (viewer_user, False)):
         client.force_login(user)
         assert (audit_href in client.get(url("detail", organization)).content.decode()) is visible, user
+
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
+)
+
+
+def test_logo_upload_is_shown_and_served_publicly(support_client, client, organization):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"name": "X", "slug": organization.slug, "status": "ACTIVE", "rate_limit_per_minute": 60}
+    logo = SimpleUploadedFile("brand.png", PNG_1X1, "image/png")
+    response = support_client.post(url("edit", organization), {**data, "brand_color": "#000000", "logo": logo})
+    assert response.status_code == 302
+    organization.refresh_from_db()
+    assert organization.logo.name.startswith("logos/")
+    assert f'src="{organization.logo.url}"' in support_client.get(url("detail", organization)).content.decode()
+    served = client.get(organization.logo.url)  # anonymous: it brands buyer e-mails
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert b"".join(served.streaming_content) == PNG_1X1
+    assert client.get("/media/logos/not-a-logo.png").status_code == 404
+    assert client.get("/media/dpa/anything.pdf").status_code == 404

@@ -65,6 +65,7 @@ NOT_TENANT_SCOPED = {
     "accounts:two_factor",
     "accounts:invitation_accept",  # a single-use token, not an id
     "kyc-public:upload",  # the buyer's tokenized link
+    "organization-logo",  # public on purpose: logos brand buyer e-mails and pages
 }
 
 
