@@ -41,7 +41,7 @@ from portal.organizations.forms import (
     PartnerCreateForm,
     RevokeForm,
 )
-from portal.organizations.models import Membership
+from portal.organizations.models import IntegrationOrganization, Membership
 from portal.organizations.onboarding import onboarding_progress, onboarding_steps
 from portal.organizations.selectors import (
     organization_active_dpa,
@@ -733,3 +733,20 @@ def support_audit_export(request):
     require_support(request.user)
     filterset = SupportAuditEntryFilterSet(request.GET, queryset=audit_entries(), request=request)
     return _audit_csv(filterset, f"audit-all-{timezone.now():%Y%m%d-%H%M}.csv")
+
+
+# Logos ----------------------------------------------------------------------------------------
+
+
+@require_GET
+def organization_logo(request, name: str):
+    """An organization's current logo (public: it brands buyer e-mails and pages); nothing else in media."""
+    organization = IntegrationOrganization.objects.filter(logo=f"logos/{name}").only("logo").first()
+    if organization is None:
+        raise Http404
+    with organization.logo.open("rb") as handle:
+        head = handle.read(8)
+    content_type = "image/png" if head.startswith(b"\x89PNG") else "image/jpeg"
+    response = FileResponse(organization.logo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -412,3 +412,67 @@ def test_audit_diff_shows_unchanged_values_plainly(client, organization, admin_u
     html = client.get(url("audit", organization)).content.decode()
     assert "<dt>capability</dt><dd>kycLevelB</dd>" in html
     assert "<dt>active</dt><dd><del>true</del> → <ins>false</ins></dd>" in html
+
+
+@pytest.mark.parametrize(("name", "limit"), [("detail", 18), ("partners", 12), ("capabilities", 12), ("members", 12)])
+def test_organization_pages_query_counts_are_pinned(support_client, name, limit, django_assert_max_num_queries):
+    org = pilot_organization(partners=15, capabilities=("webhooks", "kycLevelB", "kycSelfServiceInvitations"))
+    actor = Actor()
+    for authorization in list(org.partner_authorizations.all())[:5]:
+        authorization.revoked_at = timezone.now()
+        authorization.save()
+    for _ in range(15):
+        MembershipFactory(organization=org, role="viewer")
+    for i in range(5):
+        audit_record(actor=actor, organization=org, action=f"x.{i}")
+        MemberInvitation.objects.create(
+            organization=org,
+            email=f"p{i}@example.com",
+            role="viewer",
+            token_hash=f"{i:064d}",
+            expires_at=timezone.now() + timedelta(days=1),
+            invited_by=Membership.objects.filter(organization=org).first().user,
+        )
+    with django_assert_max_num_queries(limit):
+        assert support_client.get(url(name, org)).status_code == 200
+
+
+def test_member_of_two_organizations_switches_between_them(client, organization, admin_user):
+    second = pilot_organization()
+    MembershipFactory(organization=second, user=admin_user, role="viewer")
+    client.force_login(admin_user)
+    html = client.get(url("detail", second)).content.decode()
+    switcher = html.split('class="menu org-switcher"')[1].split("</details>")[0]
+    assert organization.name in switcher and second.name in switcher
+    assert f'href="{url("detail", second)}" aria-current="true"' in switcher
+    assert "your role: viewer" in html
+
+
+def test_audit_tab_is_shown_to_admins_and_support_only(client, organization, admin_user, viewer_user, support_user):
+    audit_href = f'href="{url("audit", organization)}"'
+    for user, visible in ((support_user, True), (admin_user, True), (viewer_user, False)):
+        client.force_login(user)
+        assert (audit_href in client.get(url("detail", organization)).content.decode()) is visible, user
+
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
+)
+
+
+def test_logo_upload_is_shown_and_served_publicly(support_client, client, organization):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"name": "X", "slug": organization.slug, "status": "ACTIVE", "rate_limit_per_minute": 60}
+    logo = SimpleUploadedFile("brand.png", PNG_1X1, "image/png")
+    response = support_client.post(url("edit", organization), {**data, "brand_color": "#000000", "logo": logo})
+    assert response.status_code == 302
+    organization.refresh_from_db()
+    assert organization.logo.name.startswith("logos/")
+    assert f'src="{organization.logo.url}"' in support_client.get(url("detail", organization)).content.decode()
+    served = client.get(organization.logo.url)  # anonymous: it brands buyer e-mails
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert b"".join(served.streaming_content) == PNG_1X1
+    assert client.get("/media/logos/not-a-logo.png").status_code == 404
+    assert client.get("/media/dpa/anything.pdf").status_code == 404
