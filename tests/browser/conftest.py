@@ -73,8 +73,9 @@ class BrowserErrors:
 
     def request_failed(self, request):
         failure = request.failure or "failed"
-        # A navigation that another navigation replaced is not a failure of the page.
-        if "net::ERR_ABORTED" in failure and request.is_navigation_request():
+        # ERR_ABORTED is the browser cancelling a request itself (a navigation replaced the page while, say,
+        # the favicon was loading), not the server failing it; server errors arrive as HTTP responses below.
+        if "net::ERR_ABORTED" in failure:
             return
         self.items.append(f"request failed: {request.method} {request.url} ({failure})")
 
