@@ -1,14 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from portal.clients.api.docs import OpenApiSchemaView
 from portal.core import views as core_views
+from portal.organizations.views import organization_logo
 
 v1 = [
     path("", include(("portal.clients.api.urls", "clients-api"))),
     path("webhooks/", include(("portal.webhooks.api.urls", "webhooks-api"))),
     path("", include(("portal.kyc.api.urls", "kyc-api"))),
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("openapi.json", OpenApiSchemaView.as_view(), name="openapi"),
 ]
 
 urlpatterns = [
@@ -29,6 +31,8 @@ urlpatterns = [
     path("organizations/<uuid:organization_id>/webhooks/", include(("portal.webhooks.urls", "webhooks"))),
     path("organizations/<uuid:organization_id>/kyc/", include(("portal.kyc.urls", "kyc"))),
     path("kyc/", include(("portal.kyc.public_urls", "kyc-public"))),
+    # Organization logos brand buyer pages and e-mails; MEDIA_URL + "logos/…" (nothing else in media is public).
+    path("media/logos/<str:name>", organization_logo, name="organization-logo"),
     path("admin/", admin.site.urls),
 ]
 

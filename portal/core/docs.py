@@ -32,6 +32,7 @@ DOC_PAGES: tuple[DocPage, ...] = (
         "Token, /v1/me, a first buyer and a verified webhook, with Python, Node.js and Java snippets.",
         "integrators",
     ),
+    DocPage("events", "Webhook event catalog", "Every event type with an example payload.", "integrators"),
     DocPage(
         "rotation",
         "Rotating secrets",
@@ -75,3 +76,41 @@ def doc_render(page: DocPage) -> tuple[SafeString, SafeString]:
     """The page's HTML and its table of contents. The files are ours (reviewed like code), not user input."""
     html, toc = _render(page.path, page.path.stat().st_mtime)
     return mark_safe(html), mark_safe(toc)  # noqa: S308 - trusted repository content
+
+
+def events_markdown() -> str:
+    """docs/events.md, generated from the catalog (`manage.py docs_events`; a test keeps the file current)."""
+    import json
+
+    from portal.webhooks.events import EVENT_TYPES, example_payload
+
+    segments = ", ".join(f"`{segment}.*`" for segment in sorted({event.segment for event in EVENT_TYPES}))
+    lines = [
+        "# Webhook event catalog",
+        "",
+        "<!-- Generated from portal/webhooks/events.py by `python manage.py docs_events`: do not edit. -->",
+        "",
+        'Every delivery is a JSON body `{"id", "type", "createdAt", "organizationId", "partnerId", "data"}`,',
+        "signed per [Standard Webhooks](https://www.standardwebhooks.com/) (`webhook-id`, `webhook-timestamp`,",
+        "`webhook-signature`). `data.version` is the resource's state version: deliveries can arrive out of",
+        "order, so keep the highest version you have processed and ignore older ones. Subscribe to event",
+        f"types one by one or by segment ({segments}); a root `*` is refused. Verification code is in the",
+        "[quickstart](quickstart.md#5-receive-and-verify-a-webhook); the same catalog is served at",
+        "`GET /v1/webhooks/event-types`.",
+        "",
+        "| event type | when |",
+        "|---|---|",
+        *(f"| [`{event.name}`](#{event.name.replace('.', '')}) | {event.description} |" for event in EVENT_TYPES),
+    ]
+    for event in EVENT_TYPES:
+        lines += [
+            "",
+            f"## `{event.name}`",
+            "",
+            event.description,
+            "",
+            "```json",
+            json.dumps(example_payload(event), indent=2, ensure_ascii=False),
+            "```",
+        ]
+    return "\n".join(lines) + "\n"

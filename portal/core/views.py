@@ -84,5 +84,26 @@ def docs_page(request, slug: str):
     page = DOC_PAGES_BY_SLUG.get(slug)
     if page is None:
         raise Http404
+    if slug == "events":
+        return docs_events(request)
     html, toc = doc_render(page)
     return render(request, "core/docs_page.html", {**_docs_nav(), "page": page, "html": html, "toc": toc})
+
+
+def docs_events(request):
+    """The event catalog, rendered from portal/webhooks/events.py (the same catalog the API serves)."""
+    import json
+
+    from portal.core.docs import DOC_PAGES_BY_SLUG
+    from portal.webhooks.events import EVENT_TYPES, example_payload
+
+    events = [
+        {"event": event, "example": json.dumps(example_payload(event), indent=2, ensure_ascii=False)}
+        for event in EVENT_TYPES
+    ]
+    segments = sorted({event.segment for event in EVENT_TYPES})
+    return render(
+        request,
+        "core/docs_events.html",
+        {**_docs_nav(), "page": DOC_PAGES_BY_SLUG["events"], "events": events, "segments": segments},
+    )

@@ -13,14 +13,14 @@ from portal.kyc import services
 from portal.kyc.emails import brand_color, brand_logo_url
 from portal.kyc.models import DocumentType, KycDocument, SelfServiceInvitation
 from portal.kyc.ratelimit import public_link_allowed, public_link_miss
-from portal.kyc.rules import MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS
+from portal.kyc.rules import MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS, upload_request_too_large
 from portal.kyc.selectors import buyer_rollup
 
 TEMPLATE = "kyc/public_upload.html"
 
 
 def _language(request, invitation) -> str:
-    chosen = request.GET.get("lang") or request.POST.get("lang")
+    chosen = request.GET.get("lang")
     languages = dict(settings.LANGUAGES)
     if chosen in languages:
         return chosen
@@ -85,7 +85,9 @@ def upload_page(request, token: str):
         return _state_page(request, invitation, "completed", language, 200)
     error = None
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and upload_request_too_large(request):
+        error, status = "payload-too-large", 413
+    elif request.method == "POST":
         try:
             services.self_service_upload(
                 invitation=invitation,

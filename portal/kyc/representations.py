@@ -2,16 +2,24 @@
 
 from rest_framework import serializers
 
-from portal.kyc.models import Buyer, KycDocument, SelfServiceInvitation
+from portal.kyc.models import (
+    Buyer,
+    ComplianceStatus,
+    DocumentType,
+    KycDocument,
+    KycLevel,
+    SelfServiceInvitation,
+    ViesResult,
+)
 
 
 class BuyerRepresentation(serializers.ModelSerializer):
     sellerId = serializers.UUIDField(source="partner_id", read_only=True)
     vatNumber = serializers.CharField(source="vat_number")
     countryCode = serializers.CharField(source="country_code")
-    kycLevel = serializers.CharField(source="kyc_level")
-    viesResult = serializers.CharField(source="vies_result")
-    complianceStatus = serializers.CharField(source="compliance_status")
+    kycLevel = serializers.ChoiceField(source="kyc_level", choices=KycLevel.choices)
+    viesResult = serializers.ChoiceField(source="vies_result", choices=ViesResult.choices)
+    complianceStatus = serializers.ChoiceField(source="compliance_status", choices=ComplianceStatus.choices)
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -36,6 +44,9 @@ class BuyerRepresentation(serializers.ModelSerializer):
 
 class DocumentRepresentation(serializers.ModelSerializer):
     buyerId = serializers.UUIDField(source="buyer_id")
+    type = serializers.ChoiceField(choices=DocumentType.choices)
+    status = serializers.ChoiceField(choices=KycDocument.Status.choices)
+    source = serializers.ChoiceField(choices=KycDocument.Source.choices)
     contentType = serializers.CharField(source="content_type")
     sha256 = serializers.CharField()
     invitationId = serializers.UUIDField(source="invitation_id", allow_null=True)
@@ -63,6 +74,7 @@ class DocumentRepresentation(serializers.ModelSerializer):
 
 class InvitationRepresentation(serializers.ModelSerializer):
     buyerId = serializers.UUIDField(source="buyer_id")
+    status = serializers.ChoiceField(choices=SelfServiceInvitation.Status.choices)
     expiresAt = serializers.DateTimeField(source="expires_at")
     sendCount = serializers.IntegerField(source="send_count")
     sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)
@@ -98,7 +110,7 @@ class InvitationRepresentation(serializers.ModelSerializer):
 
 
 class PresentDocumentRepresentation(serializers.Serializer):
-    type = serializers.CharField()
+    type = serializers.ChoiceField(choices=DocumentType.choices)
     documentId = serializers.UUIDField()
     uploadedAt = serializers.DateTimeField()
 
@@ -106,13 +118,17 @@ class PresentDocumentRepresentation(serializers.Serializer):
 class RollupRepresentation(serializers.Serializer):
     buyerId = serializers.UUIDField()
     sellerId = serializers.UUIDField()
-    status = serializers.CharField()
-    viesResult = serializers.CharField()
+    status = serializers.CharField(help_text="COMPLIANT, INCOMPLETE, PENDING_VERIFICATION or NON_COMPLIANT.")
+    viesResult = serializers.ChoiceField(choices=ViesResult.choices)
     viesCheckedAt = serializers.DateTimeField(allow_null=True)
-    kycLevel = serializers.CharField()
-    requiredDocuments = serializers.ListField(child=serializers.CharField())
+    kycLevel = serializers.ChoiceField(choices=KycLevel.choices)
+    requiredDocuments = serializers.ListField(
+        child=serializers.CharField(), help_text="Document types (see KycDocumentTypeEnum)."
+    )
     presentDocuments = PresentDocumentRepresentation(many=True)
-    missingDocuments = serializers.ListField(child=serializers.CharField())
+    missingDocuments = serializers.ListField(
+        child=serializers.CharField(), help_text="Document types (see KycDocumentTypeEnum)."
+    )
     version = serializers.IntegerField()
     updatedAt = serializers.DateTimeField()
 

@@ -20,6 +20,16 @@ REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
 KYC_LEVEL_RANK = {KycLevel.A: 1, KycLevel.B: 2}
 
 MAX_DOCUMENT_BYTES = 15 * 1024 * 1024
+# A multipart body this much larger than the file limit cannot hold an acceptable file: refused unread.
+MAX_UPLOAD_REQUEST_BYTES = MAX_DOCUMENT_BYTES + 1024 * 1024
+
+
+def upload_request_too_large(request) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_UPLOAD_REQUEST_BYTES
+    except ValueError:
+        return False
+
 
 # VAT prefixes that are not the ISO 3166 country code.
 _VAT_PREFIX_TO_COUNTRY = {"EL": "GR", "XI": "GB"}

@@ -12,8 +12,9 @@ def vies_check(buyer_id: str) -> None:
 
 @shared_task(name="kyc.vies_check_due", ignore_result=True)
 def vies_check_due() -> None:
+    # One task per due buyer, so a slow VIES answer for one country does not hold up the others.
     for buyer_id in services.buyer_vies_due_ids():
-        services.buyer_vies_check(buyer_id=buyer_id)
+        vies_check.delay(str(buyer_id))
 
 
 @shared_task(name="kyc.invitation_send_email", ignore_result=True)

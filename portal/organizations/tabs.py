@@ -10,6 +10,7 @@ class OrgTab:
     key: str
     label: str
     url_name: str
+    min_role: str | None = None  # hidden from members below this role (support sees every tab)
 
 
 ORG_TABS: tuple[OrgTab, ...] = (
@@ -22,13 +23,16 @@ ORG_TABS: tuple[OrgTab, ...] = (
     OrgTab("webhooks", "Webhooks", "webhooks:endpoint_list"),
     OrgTab("deliveries", "Deliveries", "webhooks:delivery_list"),
     OrgTab("buyers", "Buyers", "kyc:buyer_list"),
-    OrgTab("audit", "Audit log", "organizations:audit"),
+    OrgTab("audit", "Audit log", "organizations:audit", min_role="admin"),
 )
 
 
-def org_tabs_for(organization) -> list[dict]:
+def org_tabs_for(organization, access=None) -> list[dict]:
+    """The tabs whose pages exist, minus those the caller's role may not open (`access`: OrganizationAccess)."""
     tabs = []
     for tab in ORG_TABS:
+        if tab.min_role and access is not None and not access.has_role(tab.min_role):
+            continue
         try:
             url = reverse(tab.url_name, kwargs={"organization_id": organization.pk})
         except NoReverseMatch:

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseLocation
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal.core.audit import Actor
 from portal.core.filters import AuditEntryFilterSet, SupportAuditEntryFilterSet
@@ -41,7 +41,7 @@ from portal.organizations.forms import (
     PartnerCreateForm,
     RevokeForm,
 )
-from portal.organizations.models import Membership
+from portal.organizations.models import IntegrationOrganization, Membership
 from portal.organizations.onboarding import onboarding_progress, onboarding_steps
 from portal.organizations.selectors import (
     organization_active_dpa,
@@ -82,9 +82,12 @@ def _section(request, template: str, context: dict, *, status: int = 200):
 
 
 def _done(request, url: str):
-    """Navigate after a successful create: an HTMX location change, or a plain redirect."""
+    """Navigate after a successful create: a full page load (HX-Redirect) for HTMX, or a plain redirect.
+
+    Not HX-Location: its follow-up request carries HX-Request and would get a partial as the whole body.
+    """
     if htmx_partial(request):
-        return HttpResponseLocation(url)
+        return HttpResponseClientRedirect(url)
     return redirect(url)
 
 
@@ -222,10 +225,7 @@ def organization_edit(request, organization_id):
             _add_errors(form, exc)
         else:
             messages.success(request, "Organization settings saved.")
-            url = reverse("organizations:detail", kwargs={"organization_id": organization.pk})
-            if htmx_partial(request):
-                return HttpResponseLocation(url)
-            return redirect(url)
+            return _done(request, reverse("organizations:detail", kwargs={"organization_id": organization.pk}))
     context = {**_org_context(access, "overview"), "form": form}
     if htmx_partial(request):
         return render(request, "organizations/organization_detail.html#settings_form", context, status=422)
@@ -733,3 +733,20 @@ def support_audit_export(request):
     require_support(request.user)
     filterset = SupportAuditEntryFilterSet(request.GET, queryset=audit_entries(), request=request)
     return _audit_csv(filterset, f"audit-all-{timezone.now():%Y%m%d-%H%M}.csv")
+
+
+# Logos ----------------------------------------------------------------------------------------
+
+
+@require_GET
+def organization_logo(request, name: str):
+    """An organization's current logo (public: it brands buyer e-mails and pages); nothing else in media."""
+    organization = IntegrationOrganization.objects.filter(logo=f"logos/{name}").only("logo").first()
+    if organization is None:
+        raise Http404
+    with organization.logo.open("rb") as handle:
+        head = handle.read(8)
+    content_type = "image/png" if head.startswith(b"\x89PNG") else "image/jpeg"
+    response = FileResponse(organization.logo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -132,7 +132,8 @@ def shot(page, request):
     def take(name: str) -> Path:
         taken.append(name)
         path = folder / f"{len(taken):02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # caret="initial": the default hides the caret with inline styles that htmx would later copy (CSP error).
+        page.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
     return take

@@ -1,4 +1,5 @@
-"""KYC self-service end to end: an operator invites a buyer, the buyer uploads from the e-mailed link."""
+"""KYC self-service end to end: an operator invites a buyer, the buyer uploads from the e-mailed link,
+and the organization's webhook endpoint receives the signed `kyc.document.uploaded` delivery."""
 
 import json
 import re
@@ -8,11 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
+from standardwebhooks import Webhook
 
 from portal.core.audit import Actor
 from portal.kyc import services
 from portal.kyc.models import KycDocument
+from portal.webhooks import ssrf
+from portal.webhooks.services import endpoint_create
 from tests.kyc.conftest import PDF_BYTES, valid_vat_numbers
+from tests.webhooks.conftest import Receiver
 
 LINK = re.compile(r"https?://[^\s]+?(/kyc/i/[A-Za-z0-9_\-]+/)")
 
@@ -43,9 +48,20 @@ def fake_vies(settings):
     server.server_close()
 
 
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+    ssrf.sessions.clear()
+
+
 def test_operator_invites_and_buyer_uploads_from_the_link(
-    page, login, shot, operator_user, organization, partner, fake_vies, settings, tmp_path
+    page, login, shot, operator_user, organization, partner, fake_vies, receiver, tmp_path
 ):
+    endpoint = endpoint_create(
+        actor=Actor.system(), organization=organization, url=receiver.url, subscriptions=["kyc.document.uploaded"]
+    )
     buyer, _ = services.buyer_upsert(
         actor=Actor.system(),
         organization=organization,
@@ -95,3 +111,12 @@ def test_operator_invites_and_buyer_uploads_from_the_link(
     expect(page.locator("#documents")).to_contain_text("handelsregister.pdf")
     expect(page.locator("#rollup")).to_contain_text("Present")
     shot("buyer-detail-with-document")
+
+    # The organization's endpoint received the upload event, signed per Standard Webhooks.
+    deliveries = [r for r in receiver.requests if b'"kyc.document.uploaded"' in r["body"]]
+    assert len(deliveries) == 1, receiver.requests
+    delivered = deliveries[0]
+    payload = Webhook(endpoint.secret).verify(delivered["body"], delivered["headers"])
+    assert payload["type"] == "kyc.document.uploaded"
+    assert payload["data"]["id"] == str(document.pk) and payload["data"]["source"] == "SELF_SERVICE"
+    assert payload["data"]["version"] >= 2 and payload["partnerId"] == str(partner.pk)

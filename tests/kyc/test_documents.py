@@ -107,3 +107,13 @@ def test_documents_of_another_buyer_are_404(api, docs_url, buyers_url, vat_numbe
     doc = _post(api, docs_url, PDF_BYTES).json()
     response = api.patch(f"{buyers_url}/{other['id']}/kyc/documents/{doc['id']}", {"status": "ARCHIVED"}, format="json")
     assert response.status_code == 404
+
+
+def test_an_oversized_body_is_refused_before_it_is_parsed(api, docs_url):
+    response = api.post(
+        docs_url,
+        data=b"x" * 10,
+        content_type="multipart/form-data; boundary=zzz",
+        CONTENT_LENGTH=str(MAX_DOCUMENT_BYTES + 2 * 1024 * 1024),
+    )
+    assert response.status_code == 413 and response.json()["type"].endswith("/payload-too-large")

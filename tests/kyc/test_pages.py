@@ -184,3 +184,21 @@ def test_operator_upgrades_level(client, operator_user, buyer):
     assert response.status_code == 302
     buyer.refresh_from_db()
     assert buyer.kyc_level == "B" and len(events("kyc.level.upgraded")) == 1
+
+
+def test_another_organizations_buyer_under_my_organization_is_404(client, admin_user, organization, vat_numbers):
+    from tests.factories import pilot_organization
+
+    other = pilot_organization()
+    theirs, _ = services.buyer_upsert(
+        actor=Actor.system(),
+        organization=other,
+        partner=other.partner_authorizations.first().partner,
+        vat_number=vat_numbers[0],
+        name="Theirs",
+    )
+    client.force_login(admin_user)
+    url = reverse("kyc:buyer_detail", kwargs={"organization_id": organization.pk, "buyer_id": theirs.pk})
+    assert client.get(url).status_code == 404
+    assert client.post(url.replace("/buyers/", "/buyers/") + "upgrade").status_code == 404
+    assert "Theirs" not in client.get(list_url(organization)).content.decode()

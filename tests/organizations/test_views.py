@@ -118,7 +118,7 @@ def test_create_htmx_navigates_and_errors_inline(support_client):
         **HTMX,
     )
     org = IntegrationOrganization.objects.get(slug="sued")
-    assert good.status_code == 200 and url("detail", org) in good["HX-Location"]
+    assert good.status_code == 200 and good["HX-Redirect"] == url("detail", org)
     dup = support_client.post(
         url("create"),
         {"name": "Again", "slug": "taken", "status": "ACTIVE", "rate_limit_per_minute": 900, "brand_color": "#112233"},
@@ -141,7 +141,7 @@ def test_edit_inline(support_client, organization):
     bad = support_client.post(url("edit", organization), {**data, "brand_color": "black"}, **HTMX)
     assert bad.status_code == 422 and "hex colour" in bad.content.decode()
     ok = support_client.post(url("edit", organization), data, **HTMX)
-    assert ok.status_code == 200 and "HX-Location" in ok
+    assert ok.status_code == 200 and "HX-Redirect" in ok
     organization.refresh_from_db()
     assert (organization.name, organization.status, organization.rate_limit_per_minute) == ("Renamed", "SUSPENDED", 60)
 
@@ -187,7 +187,7 @@ def test_dpa_register_htmx(support_client, pdf_upload):
     assert bad.status_code == 422 and is_fragment(bad) and "not a PDF" in bad.content.decode()
     assert not DataProcessingAgreement.objects.exists()
     ok = support_client.post(url("dpa_register", org), dpa_data(pdf_upload()), **HTMX)
-    assert ok.status_code == 200 and url("dpa", org) in ok["HX-Location"]
+    assert ok.status_code == 200 and ok["HX-Redirect"] == url("dpa", org)
     dpa = DataProcessingAgreement.objects.get(organization=org)
     assert dpa.signed_at.isoformat().startswith("2026-11-01T10:00:00+00:00")
     page = support_client.get(url("dpa", org)).content.decode()
@@ -238,7 +238,7 @@ def test_partner_create_and_authorize(support_client):
         {"legal_name": "Autohaus", "country_code": "DE", "vat_number": "DE 136 695 976"},
         **HTMX,
     )
-    assert ok.status_code == 200 and "HX-Location" in ok
+    assert ok.status_code == 200 and "HX-Redirect" in ok
     partner = Partner.objects.get(vat_number="DE136695976")
     assert PartnerAuthorization.objects.filter(organization=org, partner=partner, revoked_at__isnull=True).exists()
 
@@ -383,3 +383,96 @@ def test_support_audit_sees_every_organization(support_client, django_assert_max
     assert orgs[0].name in only_one and orgs[1].name not in only_one.split("<tbody>")[1]
     export = support_client.get(url("audit_global_export"))
     assert len(b"".join(export.streaming_content).decode().strip().splitlines()) == 31
+
+
+def test_audit_page_shows_changes_as_a_diff(client, organization, admin_user):
+    audit_record(
+        actor=Actor(user=admin_user),
+        organization=organization,
+        action="organization.updated",
+        target=organization,
+        before={"status": "ONBOARDING"},
+        after={"status": "ACTIVE", "note": {"k": 1}},
+    )
+    client.force_login(admin_user)
+    html = client.get(url("audit", organization)).content.decode()
+    assert "<dt>status</dt><dd><del>ONBOARDING</del> → <ins>ACTIVE</ins></dd>" in html
+    assert "<dt>note</dt><dd>{&quot;k&quot;: 1}</dd>" in html
+
+
+def test_audit_diff_shows_unchanged_values_plainly(client, organization, admin_user):
+    audit_record(
+        actor=Actor(user=admin_user),
+        organization=organization,
+        action="capability.revoked",
+        before={"capability": "kycLevelB", "active": True},
+        after={"capability": "kycLevelB", "active": False},
+    )
+    client.force_login(admin_user)
+    html = client.get(url("audit", organization)).content.decode()
+    assert "<dt>capability</dt><dd>kycLevelB</dd>" in html
+    assert "<dt>active</dt><dd><del>true</del> → <ins>false</ins></dd>" in html
+
+
+@pytest.mark.parametrize(("name", "limit"), [("detail", 18), ("partners", 12), ("capabilities", 12), ("members", 12)])
+def test_organization_pages_query_counts_are_pinned(support_client, name, limit, django_assert_max_num_queries):
+    org = pilot_organization(partners=15, capabilities=("webhooks", "kycLevelB", "kycSelfServiceInvitations"))
+    actor = Actor()
+    for authorization in list(org.partner_authorizations.all())[:5]:
+        authorization.revoked_at = timezone.now()
+        authorization.save()
+    for _ in range(15):
+        MembershipFactory(organization=org, role="viewer")
+    for i in range(5):
+        audit_record(actor=actor, organization=org, action=f"x.{i}")
+        MemberInvitation.objects.create(
+            organization=org,
+            email=f"p{i}@example.com",
+            role="viewer",
+            token_hash=f"{i:064d}",
+            expires_at=timezone.now() + timedelta(days=1),
+            invited_by=Membership.objects.filter(organization=org).first().user,
+        )
+    with django_assert_max_num_queries(limit):
+        assert support_client.get(url(name, org)).status_code == 200
+
+
+def test_member_of_two_organizations_switches_between_them(client, organization, admin_user):
+    second = pilot_organization()
+    MembershipFactory(organization=second, user=admin_user, role="viewer")
+    client.force_login(admin_user)
+    html = client.get(url("detail", second)).content.decode()
+    switcher = html.split('class="menu org-switcher"')[1].split("</details>")[0]
+    assert organization.name in switcher and second.name in switcher
+    assert f'href="{url("detail", second)}" aria-current="true"' in switcher
+    assert "your role: viewer" in html
+
+
+def test_audit_tab_is_shown_to_admins_and_support_only(client, organization, admin_user, viewer_user, support_user):
+    audit_href = f'href="{url("audit", organization)}"'
+    for user, visible in ((support_user, True), (admin_user, True), (viewer_user, False)):
+        client.force_login(user)
+        assert (audit_href in client.get(url("detail", organization)).content.decode()) is visible, user
+
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082"
+)
+
+
+def test_logo_upload_is_shown_and_served_publicly(support_client, client, organization):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"name": "X", "slug": organization.slug, "status": "ACTIVE", "rate_limit_per_minute": 60}
+    logo = SimpleUploadedFile("brand.png", PNG_1X1, "image/png")
+    response = support_client.post(url("edit", organization), {**data, "brand_color": "#000000", "logo": logo})
+    assert response.status_code == 302
+    organization.refresh_from_db()
+    assert organization.logo.name.startswith("logos/")
+    assert f'src="{organization.logo.url}"' in support_client.get(url("detail", organization)).content.decode()
+    served = client.get(organization.logo.url)  # anonymous: it brands buyer e-mails
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert b"".join(served.streaming_content) == PNG_1X1
+    assert client.get("/media/logos/not-a-logo.png").status_code == 404
+    assert client.get("/media/dpa/anything.pdf").status_code == 404

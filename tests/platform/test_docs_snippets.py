@@ -11,8 +11,10 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -105,6 +107,33 @@ def test_python_quickstart_token_me_and_buyer(credentials, organization, partner
     run("python/buyer", session)  # the same call again: the same buyer, not a second one
     assert session["response"].status_code == 200
     assert session["buyer"]["id"] == created["id"]
+
+
+def test_python_quickstart_webhook_endpoint_receiver_and_test_event(credentials, organization, monkeypatch, fake_vies):
+    port = _free_port()
+    monkeypatch.setenv("NT24_RECEIVER_URL", f"http://127.0.0.1:{port}/nt24")
+    session = {"__name__": "quickstart"}
+    for name in ("python/token", "python/me", "python/buyer", "python/endpoint"):
+        run(name, session)
+    assert session["signing_secret"].startswith("whsec_")
+
+    # The receiver is its own program, started with the secret the previous step printed.
+    monkeypatch.setenv("NT24_WEBHOOK_SECRET", session["signing_secret"])
+    receiver = run("python/receiver", {"__name__": "receiver"})
+    received: list[dict] = []
+    receiver["handle"] = received.append
+    server = ThreadingHTTPServer(("127.0.0.1", port), receiver["WebhookReceiver"])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run("python/test-event", session)
+        deadline = time.monotonic() + 30
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [event["type"] for event in received] == ["webhook.test"]
+    assert received[0]["organizationId"] == str(organization.pk)
 
 
 def _signed(secret: str, body: str, *, webhook_id: str = "msg_quickstart") -> dict:

@@ -110,6 +110,10 @@ class GatewayAutoSchema(AutoSchema):
             slugs.append("not-found")
         if self.method in ("POST", "PATCH"):
             slugs.extend(IDEMPOTENCY_PROBLEMS)
+        elif any(p.get("in") == "query" for p in self._get_parameters()):
+            slugs.append("validation-error")  # a bad query parameter (cursor, limit, filter) is a 422
+        if self.method in ("POST", "PATCH", "PUT"):
+            slugs.extend(("malformed-request", "unsupported-media-type"))
         return slugs
 
     def get_override_parameters(self):
@@ -128,7 +132,12 @@ class GatewayAutoSchema(AutoSchema):
             code = str(status)
             rendered = self._get_response_for_code(response, code, [media_type], direction)
             if code in responses:
-                responses[code].setdefault("content", {}).setdefault(media_type, rendered["content"][media_type])
+                existing = responses[code]
+                existing.setdefault("content", {}).setdefault(media_type, rendered["content"][media_type])
+                if rendered["description"] not in existing.get("description", ""):
+                    existing["description"] = "; ".join(
+                        filter(None, [existing.get("description"), rendered["description"]])
+                    )
             else:
                 responses[code] = rendered
         if "429" in responses:

@@ -6,5 +6,5 @@ register = template.Library()
 
 
 @register.simple_tag
-def org_tabs(organization):
-    return org_tabs_for(organization)
+def org_tabs(organization, access=None):
+    return org_tabs_for(organization, access)

@@ -9,6 +9,7 @@ from portal.clients.api.gateway import IntegrationAPIView
 from portal.core.api.schema import problem_responses
 from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
+from portal.core.problems import Problem
 from portal.kyc import services
 from portal.kyc.access import api_buyer, api_document, api_invitation
 from portal.kyc.api.serializers import (
@@ -30,7 +31,7 @@ from portal.kyc.representations import (
     document_data,
     invitation_data,
 )
-from portal.kyc.rules import MAX_DOCUMENT_BYTES
+from portal.kyc.rules import MAX_DOCUMENT_BYTES, upload_request_too_large
 from portal.kyc.selectors import buyer_list, buyer_rollup, document_list, invitation_list
 
 PAGING = [
@@ -180,6 +181,12 @@ class DocumentCollectionView(IntegrationAPIView):
     )
     def post(self, request, seller_id, buyer_id):
         buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        if upload_request_too_large(request):
+            raise Problem(
+                "payload-too-large",
+                f"The request body is larger than the {MAX_DOCUMENT_BYTES} byte (15 MiB) document limit.",
+                limit=MAX_DOCUMENT_BYTES,
+            )
         upload = request.FILES.get("file")
         if upload is not None and upload.size > MAX_DOCUMENT_BYTES:
             # Checked before the serializer so an oversized file is a 413, whatever else is wrong.

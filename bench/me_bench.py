@@ -1,0 +1,214 @@
+"""GET /v1/me under gunicorn (2 sync workers) beside a bare Django JSON view served the same way.
+
+Both URLs go through the same middleware; /v1/me adds DRF, the bearer-token lookup (one SHA-256 and
+one indexed query), the gateway (paused / DPA / Redis budget / partner / capability, with the
+organization's state from the in-process cache) and the JSON body. Load comes from 4 processes
+opening one connection per request (gunicorn's sync workers close connections anyway), for
+DURATION seconds per round, alternating the two URLs for ROUNDS rounds; the best round counts.
+Also measured in process: the cost of authentication alone per request.
+
+Run: .venv/bin/python bench/me_bench.py   (uses DATABASE_URL / REDIS_URL like the app; SQLite if unset)
+"""
+
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path[:0] = [str(ROOT), str(BENCH)]
+os.environ["DJANGO_SETTINGS_MODULE"] = "_me_site"
+os.environ.setdefault("GATEWAY_STATE_TTL_SECONDS", "30")
+
+DURATION = float(os.environ.get("ME_BENCH_SECONDS", "6"))
+ROUNDS = int(os.environ.get("ME_BENCH_ROUNDS", "3"))
+LOADERS = int(os.environ.get("ME_BENCH_LOADERS", "4"))
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _loader(port: int, request: bytes, deadline: float, counts, errors, index: int) -> None:
+    done = bad = 0
+    while time.monotonic() < deadline:
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(request)
+            chunks = []
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        response = b"".join(chunks)
+        if response.startswith(b"HTTP/1.1 200") or response.startswith(b"HTTP/1.0 200"):
+            done += 1
+        else:
+            bad += 1
+    counts[index] = done
+    errors[index] = bad
+
+
+def measure(port: int, path: str, headers: dict[str, str]) -> tuple[float, int]:
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    counts, errors = mp.Array("i", LOADERS), mp.Array("i", LOADERS)
+    start = time.monotonic()
+    deadline = start + DURATION
+    procs = [mp.Process(target=_loader, args=(port, request, deadline, counts, errors, i)) for i in range(LOADERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    elapsed = time.monotonic() - start
+    return sum(counts) / elapsed, sum(errors)
+
+
+def setup_data() -> tuple[str, object]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from portal.clients.services import access_token_issue, client_create
+    from portal.core.audit import Actor
+    from tests.factories import pilot_organization
+
+    organization = pilot_organization()
+    organization.rate_limit_per_minute = 10_000_000  # the budget is checked on every call, never exhausted
+    organization.save()
+    client, issued = client_create(actor=Actor.system(), organization=organization, name="Bench DMS")
+    token = access_token_issue(client=client, secret=issued.secret)
+    return token.plaintext, organization
+
+
+def auth_cost(token: str, iterations: int = 3000) -> tuple[float, float]:
+    """Microseconds per call: token authentication alone, and the whole gateway (auth + rules)."""
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from portal.clients.api.gateway import (
+        gateway_check_budget,
+        gateway_check_client,
+        gateway_check_dpa,
+        gateway_record_use,
+    )
+    from portal.clients.authentication import ApiTokenAuthentication
+    from portal.clients.gateway_state import organization_gateway_state
+
+    factory = RequestFactory()
+    auth = ApiTokenAuthentication()
+    django_request = factory.get("/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+    for _ in range(200):
+        auth.authenticate(Request(django_request))
+    start = time.perf_counter()
+    for _ in range(iterations):
+        auth.authenticate(Request(django_request))
+    auth_us = (time.perf_counter() - start) / iterations * 1e6
+    from django.utils import timezone
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        _, caller = auth.authenticate(Request(django_request))
+        now = timezone.now()
+        gateway_check_client(caller, now)
+        state = organization_gateway_state(organization=caller.organization)
+        gateway_check_dpa(caller, state)
+        gateway_check_budget(caller)
+        gateway_record_use(caller, now)
+    gateway_us = (time.perf_counter() - start) / iterations * 1e6
+    return auth_us, gateway_us
+
+
+def cleanup(organization) -> None:
+    from portal.clients.models import ApiClient
+
+    ApiClient.objects.filter(organization=organization).delete()
+    organization.delete()
+
+
+def main() -> int:
+    from _report import report
+
+    token, organization = setup_data()
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    store = settings.RATELIMIT_STORAGE_URI.split("://")[0]
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)])}
+    server = subprocess.Popen(
+        [gunicorn, "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "portal.wsgi"],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        auth_header = {"Authorization": f"Bearer {token}"}
+        # Warm up both workers (imports, connections, caches).
+        measure(port, "/bench/bare", {})
+        measure(port, "/v1/me", auth_header)
+        bare_runs, me_runs, me_errors = [], [], 0
+        for _ in range(ROUNDS):
+            bare_rps, _ = measure(port, "/bench/bare", {})
+            me_rps, errors = measure(port, "/v1/me", auth_header)
+            bare_runs.append(bare_rps)
+            me_runs.append(me_rps)
+            me_errors += errors
+            print(f"round: bare {bare_rps:,.0f} req/s · /v1/me {me_rps:,.0f} req/s ({errors} non-200)")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    auth_us, gateway_us = auth_cost(token)
+    bare, me = max(bare_runs), max(me_runs)
+    notes = f"gunicorn {WORKERS} sync workers, {LOADERS} load processes, {DURATION:.0f}s x {ROUNDS} rounds, best; db={db}, budget store={store}"
+    print(f"\nbare Django JSON view: {bare:,.0f} req/s")
+    print(f"GET /v1/me:           {me:,.0f} req/s  ({me / bare:.0%} of bare; target >= 60%)")
+    print(
+        f"authentication alone: {auth_us:,.0f} µs/request; whole gateway (auth + rules + Redis budget): {gateway_us:,.0f} µs/request"
+    )
+    if me_errors:
+        print(f"WARNING: {me_errors} /v1/me responses were not 200")
+    report("bare Django JSON view", round(bare, 1), "req/s", notes=notes)
+    report(
+        "GET /v1/me",
+        round(me, 1),
+        "req/s",
+        baseline=round(0.6 * bare, 1),
+        baseline_label="60% of the bare view (target)",
+        notes=f"{me / bare:.1%} of the bare view; {notes}",
+    )
+    report("/v1/me share of bare view", round(100 * me / bare, 1), "%", baseline=60, baseline_label="target")
+    report(
+        "authentication per request", round(auth_us, 1), "µs", higher_is_better=False, notes="in process, token lookup"
+    )
+    report(
+        "gateway per request",
+        round(gateway_us, 1),
+        "µs",
+        higher_is_better=False,
+        notes=f"auth + rules + budget ({store})",
+    )
+    cleanup(organization)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
