@@ -74,23 +74,55 @@ def measure(port: int, path: str, headers: dict[str, str]) -> tuple[float, int]:
     return sum(counts) / elapsed, sum(errors)
 
 
-def setup_data() -> tuple[str, object]:
+def setup_data():
+    """A pilot organization of its own (DPA, one partner, capabilities) and a client with a token."""
+    import uuid
+
     import django
 
     django.setup()
     from django.core.management import call_command
+    from django.utils import timezone
 
     call_command("migrate", verbosity=0, interactive=False)
+    from portal.accounts.models import User
     from portal.clients.services import access_token_issue, client_create
     from portal.core.audit import Actor
-    from tests.factories import pilot_organization
+    from portal.organizations.models import (
+        CapabilityGrant,
+        DataProcessingAgreement,
+        IntegrationOrganization,
+        Partner,
+        PartnerAuthorization,
+    )
 
-    organization = pilot_organization()
-    organization.rate_limit_per_minute = 10_000_000  # the budget is checked on every call, never exhausted
-    organization.save()
+    tag = uuid.uuid4().hex[:10]
+    now = timezone.now()
+    support = User.objects.create_user(email=f"bench-{tag}@nt24.example", password=None)
+    # The budget is checked on every call but never exhausted.
+    organization = IntegrationOrganization.objects.create(
+        name=f"Bench {tag}", slug=f"bench-{tag}", status="ACTIVE", rate_limit_per_minute=10_000_000
+    )
+    DataProcessingAgreement.objects.create(
+        organization=organization,
+        version="bench",
+        signer_name="Bench",
+        signer_email="bench@example.com",
+        signed_at=now,
+        registered_by=support,
+        registered_at=now,
+    )
+    partner = Partner.objects.create(legal_name=f"Bench Partner {tag}", country_code="DE", vat_number=f"BENCH{tag}")
+    PartnerAuthorization.objects.create(
+        organization=organization, partner=partner, authorized_by=support, authorized_at=now
+    )
+    for capability in ("webhooks", "kycLevelB"):
+        CapabilityGrant.objects.create(
+            organization=organization, capability=capability, granted_by=support, granted_at=now
+        )
     client, issued = client_create(actor=Actor.system(), organization=organization, name="Bench DMS")
     token = access_token_issue(client=client, secret=issued.secret)
-    return token.plaintext, organization
+    return token.plaintext, (organization, partner, support)
 
 
 def auth_cost(token: str, iterations: int = 3000) -> tuple[float, float]:
@@ -131,17 +163,20 @@ def auth_cost(token: str, iterations: int = 3000) -> tuple[float, float]:
     return auth_us, gateway_us
 
 
-def cleanup(organization) -> None:
-    from portal.clients.models import ApiClient
+def cleanup(created) -> None:
+    from portal.core.models import AuditEntry
 
-    ApiClient.objects.filter(organization=organization).delete()
+    organization, partner, support = created
+    AuditEntry.objects.filter(organization=organization).delete()
     organization.delete()
+    partner.delete()
+    support.delete()
 
 
 def main() -> int:
     from _report import report
 
-    token, organization = setup_data()
+    token, created = setup_data()
     from django.conf import settings
 
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
@@ -149,8 +184,9 @@ def main() -> int:
     port = free_port()
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)])}
+    bind = ["--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(
-        [gunicorn, "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "portal.wsgi"],
+        [gunicorn, "--config", str(BENCH / "_me_gunicorn.py"), "--workers", str(WORKERS), *bind, "portal.wsgi"],
         cwd=ROOT,
         env=env,
     )
@@ -206,7 +242,7 @@ def main() -> int:
         higher_is_better=False,
         notes=f"auth + rules + budget ({store})",
     )
-    cleanup(organization)
+    cleanup(created)
     return 0
 
 

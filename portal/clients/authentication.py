@@ -7,6 +7,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from portal.clients.credentials import ACCESS_TOKEN_PREFIX, credential_hash, has_valid_checksum
 from portal.clients.models import AccessToken, ApiClient
+from portal.clients.token_lookup import access_token_by_hash
 from portal.core.problems import Problem
 
 
@@ -35,11 +36,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         raw = raw.strip()
         if not has_valid_checksum(raw, ACCESS_TOKEN_PREFIX):
             raise _invalid("The access token is malformed.")
-        token = (
-            AccessToken.objects.select_related("client__organization", "secret")
-            .filter(token_hash=credential_hash(raw))
-            .first()
-        )
+        token = access_token_by_hash(credential_hash(raw))
         now = timezone.now()
         if token is None or token.revoked_at is not None or token.expires_at <= now:
             raise _invalid("The access token is unknown, expired or revoked.")

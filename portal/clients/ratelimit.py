@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from limits import RateLimitItemPerMinute
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,17 @@ WINDOW_SECONDS = 60
 POLICY_NAME = "org"
 
 _limiters: dict[str, FixedWindowRateLimiter] = {}
+_scripts: dict[int, object] = {}
 _lock = threading.Lock()
+
+# The library's fixed-window INCR+EXPIRE, also returning the key's TTL: one round trip per request.
+_INCR_EXPIRE_TTL = """
+local current = redis.call('incrby', KEYS[1], ARGV[2])
+if current == tonumber(ARGV[2]) then
+    redis.call('expire', KEYS[1], ARGV[1])
+end
+return {current, redis.call('pttl', KEYS[1])}
+"""
 
 
 def _limiter() -> FixedWindowRateLimiter:
@@ -70,15 +80,29 @@ def _key(organization) -> str:
 def organization_budget_hit(*, organization) -> BudgetState:
     """Spend one request of the organization's budget (atomic INCR); `allowed` is False when it is used up."""
     item = _item(organization)
-    limiter = _limiter()
+    storage = _limiter().storage
+    key = item.key_for(_key(organization))
     try:
-        allowed = limiter.hit(item, _key(organization))
-        stats = limiter.get_window_stats(item, _key(organization))
+        count, reset = _incr(storage, key, item.get_expiry())
     except Exception:  # the budget store being down must not take the API down: fail open, loudly
         logger.exception("rate-limit store unavailable; allowing the request")
         return BudgetState(allowed=True, limit=item.amount, remaining=item.amount, reset_seconds=WINDOW_SECONDS)
-    reset = max(0, math.ceil(stats.reset_time - time.time()))
-    return BudgetState(allowed=allowed, limit=item.amount, remaining=max(0, stats.remaining), reset_seconds=reset)
+    return BudgetState(
+        allowed=count <= item.amount, limit=item.amount, remaining=max(0, item.amount - count), reset_seconds=reset
+    )
+
+
+def _incr(storage, key: str, expiry: int) -> tuple[int, int]:
+    """What FixedWindowRateLimiter.hit() does (atomic INCR, EXPIRE on a new window), keeping the
+    count and the seconds left so the RateLimit headers need no extra round trip on Redis."""
+    if isinstance(storage, RedisStorage):
+        script = _scripts.get(id(storage))
+        if script is None:
+            script = _scripts[id(storage)] = storage.get_connection().register_script(_INCR_EXPIRE_TTL)
+        count, ttl_ms = script([storage.prefixed_key(key)], [expiry, 1])
+        return int(count), max(0, math.ceil(int(ttl_ms) / 1000))
+    count = storage.incr(key, expiry, amount=1)
+    return count, max(0, math.ceil(storage.get_expiry(key) - time.time()))
 
 
 def organization_budget_peek(*, organization) -> BudgetState:

@@ -9,8 +9,11 @@ DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="
 
 
 def _target_type_choices():
-    types = AuditEntry.objects.order_by("target_type").values_list("target_type", flat=True).distinct()
-    return [(t, t.split(".")[-1]) for t in types if t]
+    """Every model of the portal's apps (audit targets are model labels); no scan of the audit table."""
+    from django.apps import apps
+
+    models = [m for m in apps.get_models() if m.__module__.startswith("portal.")]
+    return sorted(((m._meta.label, str(m._meta.verbose_name).capitalize()) for m in models), key=lambda c: c[1])
 
 
 def _organizations(request):

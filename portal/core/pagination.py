@@ -69,7 +69,10 @@ def keyset_page(
         v1, v2 = values
         op = "lt" if descending else "gt"
         try:
-            qs = qs.filter(Q(**{f"{f1}__{op}": v1}) | Q(**{f1: v1, f"{f2}__{op}": v2}))
+            # The redundant `f1 <= v1` bound lets the database seek the composite index instead of
+            # filtering every row before the cursor (the OR alone is not an index condition).
+            bound = "lte" if descending else "gte"
+            qs = qs.filter(Q(**{f"{f1}__{bound}": v1}), Q(**{f"{f1}__{op}": v1}) | Q(**{f1: v1, f"{f2}__{op}": v2}))
             items = list(qs[: limit + 1])
         except (ValueError, TypeError, ValidationError) as exc:
             raise ValidationError({"cursor": ["Invalid cursor."]}) from exc

@@ -476,3 +476,15 @@ def test_logo_upload_is_shown_and_served_publicly(support_client, client, organi
     assert b"".join(served.streaming_content) == PNG_1X1
     assert client.get("/media/logos/not-a-logo.png").status_code == 404
     assert client.get("/media/dpa/anything.pdf").status_code == 404
+
+
+def test_audit_filters_by_target_type(client, organization, admin_user, support_user):
+    services.capability_grant(
+        actor=Actor(user=support_user), organization=organization, capability="allowMultiVinOrders"
+    )
+    audit_record(actor=Actor(), organization=organization, action="organization.touched", target=organization)
+    client.force_login(admin_user)
+    page = client.get(url("audit", organization)).content.decode()
+    assert '<option value="organizations.CapabilityGrant">' in page
+    html = client.get(url("audit", organization), {"target_type": "organizations.CapabilityGrant"}, **HTMX)
+    assert "capability.granted" in html.content.decode() and "organization.touched" not in html.content.decode()
