@@ -41,7 +41,9 @@ REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/15")
 SECONDS = float(os.environ.get("LOAD_SECONDS", "60"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "4"))
 CLIENTS = 50
-BUDGETS = {"load-org-a": 1200, "load-org-b": 2400, "load-org-c": 3600}  # requests per minute
+# Requests per minute. Together 36/s accepted (45/s offered): well under what gunicorn serves on 2 busy cores,
+# so the figure measures the limiter, not the server running out of CPU.
+BUDGETS = {"load-org-a": 480, "load-org-b": 720, "load-org-c": 960}
 OFFERED = 1.25  # clients offer this multiple of their organization's budget
 
 
@@ -238,7 +240,7 @@ def main() -> int:
         print(f"  {slug}: {clients} clients, {rate:7.0f}/min vs budget {budget}/min ({deviation:+.1f} %)")
     print(f"load average during the run (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"\nworst deviation from budget: {worst:.1f} % (target within 5 %); errors other than 429: {len(errors)}")
-    return 0 if not errors else 1
+    return 0 if not errors and worst <= 5 else 1
 
 
 if __name__ == "__main__":

@@ -593,7 +593,7 @@ def _warning_email(endpoint: WebhookEndpoint) -> None:
 
 
 def webhooks_purge(*, batch_size: int = 5000) -> int:
-    """Delete deliveries (with their attempts) and events older than 30 days, in batches."""
+    """Delete deliveries (with their attempts), events and bulk replay jobs older than 30 days, in batches."""
     cutoff = timezone.now() - RETENTION
     removed = 0
     while True:
@@ -612,4 +612,5 @@ def webhooks_purge(*, batch_size: int = 5000) -> int:
         if not ids:
             break
         WebhookEvent.objects.filter(id__in=ids).delete()
+    WebhookReplayJob.objects.filter(created_at__lt=cutoff).delete()
     return removed

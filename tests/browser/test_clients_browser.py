@@ -33,3 +33,39 @@ def test_swagger_ui_renders_under_the_csp_and_authorizes_with_client_credentials
     assert me.value.status == 200
     expect(page.locator("#operations-me-me_retrieve .response .microlight").first).to_contain_text("Swagger")
     shot("me-executed")
+
+
+def test_admin_creates_a_client_sees_the_secret_once_and_support_rotates(
+    page, login, shot, organization, admin_user, support_user
+):
+    from portal.clients.models import ApiClient
+
+    login(admin_user, via_form=False)
+    page.goto(f"/organizations/{organization.pk}/clients/")
+    expect(page.get_by_role("heading", name="No API clients yet")).to_be_visible()
+    page.get_by_label("Name").fill("DMS")
+    page.get_by_role("button", name="Create client").click()
+    secret = page.locator("#client-secret-value")
+    expect(secret).to_contain_text("nt24_sk_")
+    expect(page.get_by_text("shown only this once")).to_be_visible()
+    assert "nt24_sk_" not in page.url
+    shot("secret-once")
+    page.get_by_role("link", name="I have copied it").click()
+    expect(page.get_by_role("heading", name=re.compile("DMS"))).to_be_visible()
+    expect(page.locator("#client-secret-value")).to_have_count(0)
+
+    client = ApiClient.objects.get(organization=organization, name="DMS")
+    login(support_user, via_form=False)
+    page.goto(f"/organizations/{organization.pk}/clients/{client.pk}/")
+    page.get_by_role("button", name="Rotate secret").click()
+    dialog = page.locator("#rotate-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("48 hours").check()
+    dialog.get_by_role("button", name="Rotate now").click()
+    expect(dialog.locator("#client-secret-value")).to_contain_text("nt24_sk_")
+    expect(dialog.get_by_text("(48 h)")).to_be_visible()
+    shot("rotated")
+    dialog.get_by_role("link", name="I have copied it").click()
+    expect(page.get_by_text("in rotation window").first).to_be_visible()
+    expect(page.get_by_role("button", name="End overlap now")).to_be_visible()
+    shot("overlap")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
 from portal.webhooks import engine
-from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookReplayJob
 from portal.webhooks.outbox import event_emit
 from portal.webhooks.selectors import endpoint_health
 from portal.webhooks.services import (
@@ -104,8 +104,10 @@ def test_retention_purges_old_rows_in_batches(organization, endpoint, receiver):
         for _ in range(3):
             _emit(organization)
         engine.deliveries_dispatch(budget_seconds=5)
+        old_job = WebhookReplayJob.objects.create(organization=organization, cutoff=old, requested_by_label="x")
     recent = _emit(organization)
     assert webhooks_purge(batch_size=2) == 3
+    assert not WebhookReplayJob.objects.filter(pk=old_job.pk).exists()
     assert list(WebhookEvent.objects.values_list("id", flat=True)) == [recent.pk]
     assert WebhookDelivery.objects.count() == 1
     assert not WebhookAttempt.objects.filter(attempted_at__lt=timezone.now() - timedelta(days=30)).exists()
