@@ -1,7 +1,7 @@
 """Peer benchmark: the same delivery workload through django-webhook 0.0.15 (PyPI) and through ours.
 
     DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://…/13 .venv/bin/python bench/peer_django_webhook.py \
-        [--events 2000] [--workers 1]
+        [--events 1000] [--workers 1]
 
 Workload, identical on both sides: N business changes, each committed in its own transaction, each
 producing one signed webhook to one endpoint on the same fast local receiver (bench/_receiver.py),
@@ -274,7 +274,7 @@ def run_peer(url: str, events: int, concurrency: int) -> float:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
