@@ -1,11 +1,5 @@
 """KYC rules in one place: which documents each level requires, VAT normalization, file sniffing."""
 
-import re
-
-from django.core.exceptions import ValidationError
-from stdnum.eu import vat as eu_vat
-from stdnum.exceptions import ValidationError as StdnumValidationError
-
 from portal.kyc.models import DocumentType, KycLevel
 
 REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
@@ -32,26 +26,6 @@ def upload_request_too_large(request) -> bool:
 
 
 # VAT prefixes that are not the ISO 3166 country code.
-_VAT_PREFIX_TO_COUNTRY = {"EL": "GR", "XI": "GB"}
-
-
-def vat_normalize(raw: str, *, country_code: str | None = None, field: str = "vatNumber") -> tuple[str, str]:
-    """Return (normalized VAT number with its prefix, ISO country code) or raise ValidationError on `field`."""
-    value = re.sub(r"[\s.\-/:,]", "", raw or "").upper()
-    if value and value[:2].isdigit() and country_code:
-        prefix = "EL" if country_code.upper() == "GR" else country_code.upper()
-        value = prefix + value
-    if not value:
-        raise ValidationError({field: ["This field is required."]})
-    try:
-        value = eu_vat.validate(value)
-    except StdnumValidationError as exc:
-        raise ValidationError({field: [f"Not a valid EU VAT number: {exc.message}"]}) from exc
-    prefix = value[:2]
-    country = _VAT_PREFIX_TO_COUNTRY.get(prefix, prefix)
-    if country_code and country_code.upper() not in (country, prefix):
-        raise ValidationError({"countryCode": [f"Does not match the VAT number's country ({country})."]})
-    return value, country
 
 
 def sniff_media_type(head: bytes) -> str | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
 from portal.core.problems import Problem
+from portal.core.vat import vat_normalize
 from portal.kyc.models import Buyer, DocumentType, KycDocument, KycLevel, SelfServiceInvitation, ViesResult
 from portal.kyc.representations import buyer_data, document_data, invitation_data
 from portal.kyc.rules import (
@@ -21,7 +22,6 @@ from portal.kyc.rules import (
     MAX_DOCUMENT_BYTES,
     REQUIRED_DOCUMENTS,
     sniff_media_type,
-    vat_normalize,
 )
 from portal.kyc.selectors import buyer_rollup, compliance_status_for
 from portal.kyc.vies import vies_check_vat

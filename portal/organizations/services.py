@@ -17,10 +17,9 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from stdnum.eu import vat as eu_vat
-from stdnum.exceptions import ValidationError as StdnumValidationError
 
 from portal.core.audit import Actor, audit_record
+from portal.core.vat import vat_normalize
 from portal.organizations.capabilities import CAPABILITIES_BY_SLUG
 from portal.organizations.models import (
     CapabilityGrant,
@@ -37,7 +36,6 @@ LOGO_MAX_BYTES = 1024 * 1024
 INVITATION_LIFETIME = timedelta(days=7)
 ORGANIZATION_FIELDS = ("name", "slug", "status", "rate_limit_per_minute", "brand_color")
 # The VAT prefix of Greece is EL, its ISO country code GR; Northern Ireland (XI) is GB.
-VAT_PREFIX_COUNTRY = {"EL": "GR", "XI": "GB"}
 
 
 def _organization_snapshot(organization: IntegrationOrganization) -> dict:
@@ -253,15 +251,9 @@ def dpa_revoke(*, actor: Actor, dpa: DataProcessingAgreement, reason: str) -> Da
 
 def vat_number_normalize(*, vat_number: str, country_code: str | None = None) -> str:
     """A valid EU VAT number in compact form (e.g. `DE136695976`), checked against the country."""
-    try:
-        number = eu_vat.validate(vat_number or "")
-    except StdnumValidationError as exc:
-        raise ValidationError({"vat_number": "This is not a valid EU VAT number."}) from exc
-    prefix = number[:2].upper()
-    if country_code:
-        expected = VAT_PREFIX_COUNTRY.get(prefix, prefix)
-        if country_code.upper() not in {prefix, expected}:
-            raise ValidationError({"vat_number": f"This VAT number belongs to {expected}, not {country_code.upper()}."})
+    number, _country = vat_normalize(
+        vat_number, country_code=country_code, field="vat_number", country_field="vat_number"
+    )
     return number
 
 

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from stdnum.iso7064 import mod_11_10
 
-from portal.kyc.rules import vat_normalize
+from portal.core.vat import vat_normalize
 from portal.organizations.services import vat_number_normalize
 
 FAST = hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
