@@ -22,7 +22,7 @@ def event_emit(*, organization, event_type: str, data: dict, partner=None) -> We
 
 def _schedule_fanout(event_id) -> None:
     from portal.webhooks import tasks
-    from portal.webhooks.wakeup import FANOUT_WAKE_KEY, wake_request
 
-    if wake_request(FANOUT_WAKE_KEY):
-        tasks.event_fanout.delay(str(event_id))
+    fanout = getattr(tasks, "event_fanout", None)
+    if fanout is not None:
+        fanout.delay(str(event_id))

@@ -31,10 +31,8 @@ REPLAY_CHUNK = 500
 def _dispatch_on_commit() -> None:
     def _kick():
         from portal.webhooks.tasks import deliveries_dispatch
-        from portal.webhooks.wakeup import DISPATCH_WAKE_KEY, wake_request
 
-        if wake_request(DISPATCH_WAKE_KEY):
-            deliveries_dispatch.delay()
+        deliveries_dispatch.delay()
 
     transaction.on_commit(_kick)
 
@@ -363,9 +361,9 @@ def event_fan_out(*, event_id) -> int:
     return len(rows)
 
 
-def events_fan_out_pending(*, limit: int = 500, min_age_seconds: float = 30) -> int:
-    """Fan out events still pending: the batch after a coalesced wake-up, and the safety net for a lost task."""
-    cutoff = timezone.now() - timedelta(seconds=min_age_seconds)
+def events_fan_out_pending(*, limit: int = 500) -> int:
+    """Safety net for a lost fan-out task (broker down at commit time): fan out what is still pending."""
+    cutoff = timezone.now() - timedelta(seconds=30)
     ids = list(
         WebhookEvent.objects.filter(fanned_out_at__isnull=True, created_at__lte=cutoff)
         .order_by("created_at")

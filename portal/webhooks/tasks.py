@@ -3,14 +3,11 @@
 from celery import shared_task
 
 from portal.webhooks import engine, services
-from portal.webhooks.wakeup import DISPATCH_WAKE_KEY, FANOUT_WAKE_KEY, WAKE_SECONDS, wake_clear
 
 
 @shared_task(name="webhooks.event_fanout", ignore_result=True)
 def event_fanout(event_id: str) -> int:
-    # Clear the wake-up first, then drain: one task fans out a whole burst of events.
-    wake_clear(FANOUT_WAKE_KEY)
-    return services.event_fan_out(event_id=event_id) + services.events_fan_out_pending(min_age_seconds=0)
+    return services.event_fan_out(event_id=event_id)
 
 
 @shared_task(name="webhooks.events_fanout_pending", ignore_result=True)
@@ -20,9 +17,6 @@ def events_fanout_pending() -> int:
 
 @shared_task(name="webhooks.deliveries_dispatch", ignore_result=True)
 def deliveries_dispatch() -> int:
-    wake_clear(DISPATCH_WAKE_KEY)
-    # Beat ticks this every 2 s, so it also picks up events whose fan-out wake-up was coalesced away.
-    services.events_fan_out_pending(min_age_seconds=WAKE_SECONDS)
     return engine.deliveries_dispatch()
 
 
