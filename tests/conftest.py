@@ -76,10 +76,16 @@ def api(organization):
 
 
 @pytest.fixture(autouse=True)
-def _empty_client_usage_buffer():
-    """The usage counters are buffered per process; a test's rolled-back clients must not be flushed in the next one."""
-    from portal.clients import usage
+def _fresh_gateway_caches():
+    """The gateway caches callers and organization state, holds budget leases and buffers usage per process;
+    a test's rolled-back rows must not leak into the next one."""
+    from portal.clients import gateway_cache, ratelimit, usage
 
-    usage._buffer.clear()
+    def clear():
+        gateway_cache.gateway_cache_clear()
+        ratelimit.budget_local_state_clear()
+        usage._buffer.clear()
+
+    clear()
     yield
-    usage._buffer.clear()
+    clear()

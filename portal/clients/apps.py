@@ -8,5 +8,5 @@ class ClientsConfig(AppConfig):
 
     def ready(self):
         # The bearer scheme for the OpenAPI schema, and the gateway cache's invalidation signals.
-        from portal.clients import gateway_state  # noqa: F401
+        from portal.clients import gateway_cache  # noqa: F401
         from portal.clients.api import schema  # noqa: F401

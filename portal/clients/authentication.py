@@ -1,4 +1,7 @@
-"""Bearer-token authentication for /v1: one SHA-256 lookup, no slow hashing per request."""
+"""Bearer-token authentication for /v1 (rule 1): one SHA-256, then the in-process caller cache or one query.
+
+A token found in the cache (portal/clients/gateway_cache.py) is *provisional* until the gateway's budget
+call confirms that nothing changed since it was read; the gateway reloads it otherwise."""
 
 from dataclasses import dataclass, field
 
@@ -6,7 +9,9 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
 from portal.clients.credentials import ACCESS_TOKEN_PREFIX, credential_hash, has_valid_checksum
+from portal.clients.gateway_cache import caller_cached, caller_forget
 from portal.clients.models import AccessToken, ApiClient
+from portal.clients.ratelimit import gateway_generation_current
 from portal.clients.token_lookup import access_token_by_hash
 from portal.core.problems import Problem
 
@@ -17,6 +22,11 @@ class ApiCaller:
 
     client: ApiClient
     token: AccessToken
+    token_hash: str = ""
+    # The gateway generation the rows were read under (None: not known, never cached).
+    generation: int | None = None
+    # True when the rows come from this process's cache and still need the generation check.
+    cached: bool = False
     organization: object = field(init=False)
 
     def __post_init__(self):
@@ -27,6 +37,25 @@ def _invalid(detail: str) -> Problem:
     return Problem("invalid-token", detail, headers={"WWW-Authenticate": 'Bearer realm="nt24", error="invalid_token"'})
 
 
+def token_check(token: AccessToken | None, now) -> None:
+    """Rule 1 on a token row (with its secret and client): 401 invalid-token unless it may call."""
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise _invalid("The access token is unknown, expired or revoked.")
+    secret = token.secret
+    if secret.revoked_at is not None or (secret.expires_at is not None and secret.expires_at <= now):
+        raise _invalid("The client secret this token was minted with is no longer valid.")
+    if token.client.status == ApiClient.Status.REVOKED:
+        raise _invalid("The API client has been revoked.")
+
+
+def caller_load(token_hash: str, now) -> ApiCaller:
+    """The caller from the database, with the generation read before the rows (rule 1 applied)."""
+    generation = gateway_generation_current()
+    token = access_token_by_hash(token_hash)
+    token_check(token, now)
+    return ApiCaller(client=token.client, token=token, token_hash=token_hash, generation=generation)
+
+
 class ApiTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -34,18 +63,21 @@ class ApiTokenAuthentication(BaseAuthentication):
         if scheme.lower() != "bearer" or not raw.strip():
             raise _invalid("Send an access token as `Authorization: Bearer <token>`.")
         raw = raw.strip()
-        if not has_valid_checksum(raw, ACCESS_TOKEN_PREFIX):
-            raise _invalid("The access token is malformed.")
-        token = access_token_by_hash(credential_hash(raw))
+        token_hash = credential_hash(raw)
         now = timezone.now()
-        if token is None or token.revoked_at is not None or token.expires_at <= now:
-            raise _invalid("The access token is unknown, expired or revoked.")
-        secret = token.secret
-        if secret.revoked_at is not None or (secret.expires_at is not None and secret.expires_at <= now):
-            raise _invalid("The client secret this token was minted with is no longer valid.")
-        if token.client.status == ApiClient.Status.REVOKED:
-            raise _invalid("The API client has been revoked.")
-        return (None, ApiCaller(client=token.client, token=token))
+        cached = caller_cached(token_hash)  # only well-formed tokens are ever cached
+        if cached is None:
+            if not has_valid_checksum(raw, ACCESS_TOKEN_PREFIX):
+                raise _invalid("The access token is malformed.")
+            return (None, caller_load(token_hash, now))
+        generation, token = cached
+        try:
+            token_check(token, now)  # expiry by the clock is final; revocations raise the generation
+        except Problem:
+            caller_forget(token_hash)
+            raise
+        caller = ApiCaller(client=token.client, token=token, token_hash=token_hash, generation=generation, cached=True)
+        return (None, caller)
 
     def authenticate_header(self, request):
         return 'Bearer realm="nt24"'

@@ -3,6 +3,10 @@
 The `limits` library's fixed window on `settings.RATELIMIT_STORAGE_URI` (Redis in production and CI,
 `memory://` under `make run` without Redis). Responses carry the IETF RateLimit headers
 (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "org";q=600;w=60` and `RateLimit: "org";r=12;t=48`.
+
+On Redis, the one round trip that spends a request also counts the client's run of consecutive 429s
+(reset by any admitted request) and reads the gateway generation (portal/clients/gateway_cache.py),
+so the in-process caller cache is checked for freshness at no extra cost.
 """
 
 import logging
@@ -25,14 +29,66 @@ _limiters: dict[str, FixedWindowRateLimiter] = {}
 _scripts: dict[int, object] = {}
 _lock = threading.Lock()
 
-# The library's fixed-window INCR+EXPIRE, also returning the key's TTL: one round trip per request.
-_INCR_EXPIRE_TTL = """
-local current = redis.call('incrby', KEYS[1], ARGV[2])
-if current == tonumber(ARGV[2]) then
-    redis.call('expire', KEYS[1], ARGV[1])
+# One round trip spends the budget, reads the gateway generation and keeps the runs of 429s.
+# KEYS: budget window, gateway generation, the organization's runs of 429s (a hash: client → run).
+# ARGV: window seconds, limit, client id, lease max, lease divisor, run expiry seconds.
+# Grants `1 + min(lease max, (remaining - 1) // lease divisor)` requests (never more than remain):
+# the first for this call, the rest as a lease the process hands out itself (see organization_budget_take).
+# An admitted request ends its client's run of 429s; a refused one extends it and is not counted.
+# Returns {granted, count after, ms left in the window, generation, run before, run after, clients on a run}.
+_SPEND = """
+local limit = tonumber(ARGV[2])
+local current = tonumber(redis.call('get', KEYS[1]) or '0')
+local ttl = redis.call('pttl', KEYS[1])
+local generation = tonumber(redis.call('get', KEYS[2]) or '0')
+local remaining = limit - current
+if remaining <= 0 then
+    local after = redis.call('hincrby', KEYS[3], ARGV[3], 1)
+    redis.call('expire', KEYS[3], ARGV[6])
+    return {0, current, ttl, generation, after - 1, after, {}}
 end
-return {current, redis.call('pttl', KEYS[1])}
+local grant = 1 + math.min(tonumber(ARGV[4]), math.floor((remaining - 1) / tonumber(ARGV[5])))
+current = redis.call('incrby', KEYS[1], grant)
+if current == grant then
+    redis.call('expire', KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1]) * 1000
+end
+local before = tonumber(redis.call('hget', KEYS[3], ARGV[3]) or '0')
+if before > 0 then
+    redis.call('hdel', KEYS[3], ARGV[3])
+end
+local running = {}
+if grant > 1 then
+    running = redis.call('hkeys', KEYS[3])
+end
+return {grant, current, ttl, generation, before, 0, running}
 """
+GENERATION_KEY = "nt24:gateway:generation"
+STREAK_EXPIRY_SECONDS = 86400
+# Leases: at most this many requests beyond the current one, and at most 1/DIVISOR of what remains,
+# so the last LEASE_DIVISOR requests of every window are counted one by one in Redis.
+LEASE_MAX = 50
+LEASE_DIVISOR = 64
+DEFAULT_LEASE_SECONDS = 0.5
+# Without Redis (`make run`, one web process) the runs of 429s are counted in this process.
+_local_streaks: dict = {}
+
+
+@dataclass
+class _Lease:
+    """Requests of an organization's current window this process has already counted in Redis."""
+
+    units: int  # still to hand out
+    count: int  # the window's count after the claim (the last leased request's position)
+    generation: int
+    expires: float  # monotonic
+    reset_at: float  # wall clock
+    running: frozenset  # clients on a run of 429s at claim time: they go to Redis one by one
+
+
+_leases: dict = {}
+_known_generation: list = [None]
+_running_clients: set = set()
 
 
 def _limiter() -> FixedWindowRateLimiter:
@@ -53,6 +109,11 @@ class BudgetState:
     limit: int
     remaining: int
     reset_seconds: int
+    # The gateway generation read in the same round trip (None when not on Redis or the store is down).
+    generation: int | None = None
+    # The calling client's run of consecutive 429s before and after this request.
+    streak_before: int = 0
+    streak_after: int = 0
 
     def headers(self) -> dict[str, str]:
         return {
@@ -77,32 +138,174 @@ def _key(organization) -> str:
     return f"org:{organization.pk}"
 
 
-def organization_budget_hit(*, organization) -> BudgetState:
-    """Spend one request of the organization's budget (atomic INCR); `allowed` is False when it is used up."""
+def _streak_key(organization_id) -> str:
+    return f"nt24:gateway:429s:{organization_id}"
+
+
+def _lease_seconds() -> float:
+    return float(getattr(settings, "GATEWAY_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+
+
+def organization_budget_hit(*, organization, client_id=None) -> BudgetState:
+    """Spend exactly one request of the organization's budget in the store (atomic); `allowed` is False
+    when it is used up. With `client_id`, also keeps that client's run of consecutive 429s."""
+    return _spend(organization, client_id, lease=False)
+
+
+def organization_budget_take(*, organization, client_id) -> BudgetState:
+    """Spend one request for a /v1 call: from this process's lease when it holds one, else in Redis.
+
+    While much of the window remains, the Redis call grants a few requests more than asked (at most
+    LEASE_MAX, at most 1/LEASE_DIVISOR of what remains); this process hands them out for at most
+    GATEWAY_LEASE_SECONDS, and only while the gateway generation it read with them is the newest it has
+    seen. The budget is never exceeded (every request is counted in Redis before it is admitted); the
+    last LEASE_DIVISOR requests of a window go to Redis one by one, as do clients on a run of 429s."""
+    if str(client_id) not in _running_clients:
+        with _lock:
+            lease = _leases.get(organization.pk)
+            if (
+                lease is not None
+                and lease.units > 0
+                and lease.expires > time.monotonic()
+                and lease.generation == _known_generation[0]
+                and str(client_id) not in lease.running
+            ):
+                lease.units -= 1
+                limit = max(int(organization.rate_limit_per_minute), 1)
+                return BudgetState(
+                    allowed=True,
+                    limit=limit,
+                    remaining=max(0, limit - (lease.count - lease.units)),
+                    reset_seconds=max(0, math.ceil(lease.reset_at - time.time())),
+                    generation=lease.generation,
+                )
+    return _spend(organization, client_id, lease=True)
+
+
+def _spend(organization, client_id, *, lease: bool) -> BudgetState:
     item = _item(organization)
     storage = _limiter().storage
     key = item.key_for(_key(organization))
     try:
-        count, reset = _incr(storage, key, item.get_expiry())
+        if isinstance(storage, RedisStorage):
+            return _spend_redis(storage, organization, item, key, client_id, lease)
+        count = storage.incr(key, item.get_expiry(), amount=1)
+        reset = max(0, math.ceil(storage.get_expiry(key) - time.time()))
+        allowed = count <= item.amount
+        if not allowed:
+            storage.decr(key, amount=1)  # refused requests are not counted (as on Redis)
+        with _lock:
+            before = _local_streaks.pop(client_id, 0)
+            after = 0 if allowed else before + 1
+            if after:
+                _local_streaks[client_id] = after
     except Exception:  # the budget store being down must not take the API down: fail open, loudly
         logger.exception("rate-limit store unavailable; allowing the request")
         return BudgetState(allowed=True, limit=item.amount, remaining=item.amount, reset_seconds=WINDOW_SECONDS)
     return BudgetState(
-        allowed=count <= item.amount, limit=item.amount, remaining=max(0, item.amount - count), reset_seconds=reset
+        allowed=allowed,
+        limit=item.amount,
+        remaining=max(0, item.amount - count),
+        reset_seconds=reset,
+        streak_before=before,
+        streak_after=after,
     )
 
 
-def _incr(storage, key: str, expiry: int) -> tuple[int, int]:
-    """What FixedWindowRateLimiter.hit() does (atomic INCR, EXPIRE on a new window), keeping the
-    count and the seconds left so the RateLimit headers need no extra round trip on Redis."""
+def _spend_redis(storage, organization, item, key, client_id, lease: bool) -> BudgetState:
+    script = _scripts.get(id(storage))
+    if script is None:
+        script = _scripts[id(storage)] = storage.get_connection().register_script(_SPEND)
+    keys = [storage.prefixed_key(key), GENERATION_KEY, _streak_key(organization.pk)]
+    args = [item.get_expiry(), item.amount, str(client_id), LEASE_MAX if lease else 0, LEASE_DIVISOR]
+    claimed = time.monotonic()
+    granted, count, ttl_ms, generation, before, after, running = script(keys, [*args, STREAK_EXPIRY_SECONDS])
+    granted, count, ttl_ms, generation = int(granted), int(count), int(ttl_ms), int(generation)
+    before, after = int(before), int(after)
+    reset_at = time.time() + max(ttl_ms, 0) / 1000
+    client_key = str(client_id)
+    with _lock:
+        if generation != _known_generation[0]:
+            _known_generation[0] = generation
+            _leases.clear()
+        if after:
+            _running_clients.add(client_key)
+        else:
+            _running_clients.discard(client_key)
+        if granted > 1:
+            # Valid for the lease time, and never past the window the requests were counted in.
+            lifetime = min(_lease_seconds(), max(ttl_ms, 0) / 1000 - 0.05)
+            _leases[organization.pk] = _Lease(
+                units=granted - 1,
+                count=count,
+                generation=generation,
+                expires=claimed + lifetime,
+                reset_at=reset_at,
+                running=frozenset(r.decode() if isinstance(r, bytes) else str(r) for r in running),
+            )
+    admitted_count = count - granted + 1
+    return BudgetState(
+        allowed=granted > 0,
+        limit=item.amount,
+        remaining=max(0, item.amount - (admitted_count if granted else count)),
+        reset_seconds=max(0, math.ceil(ttl_ms / 1000)),
+        generation=generation,
+        streak_before=before,
+        streak_after=after,
+    )
+
+
+def organization_budget_refund(*, organization) -> None:
+    """Give back one request (a request admitted on stale cached data turned out to be refused)."""
+    item = _item(organization)
+    storage = _limiter().storage
+    key = item.key_for(_key(organization))
+    try:
+        if isinstance(storage, RedisStorage):
+            storage.get_connection().decr(storage.prefixed_key(key))
+        else:
+            storage.decr(key, amount=1)
+    except Exception:
+        logger.exception("rate-limit store unavailable; could not refund a request")
+
+
+def client_streak_reset(*, client) -> None:
+    """Forget a client's run of consecutive 429s (after a pause starts or ends)."""
+    storage = _limiter().storage
+    with _lock:
+        _local_streaks.pop(client.pk, None)
+        _running_clients.discard(str(client.pk))
     if isinstance(storage, RedisStorage):
-        script = _scripts.get(id(storage))
-        if script is None:
-            script = _scripts[id(storage)] = storage.get_connection().register_script(_INCR_EXPIRE_TTL)
-        count, ttl_ms = script([storage.prefixed_key(key)], [expiry, 1])
-        return int(count), max(0, math.ceil(int(ttl_ms) / 1000))
-    count = storage.incr(key, expiry, amount=1)
-    return count, max(0, math.ceil(storage.get_expiry(key) - time.time()))
+        try:
+            storage.get_connection().hdel(_streak_key(client.organization_id), str(client.pk))
+        except Exception:
+            logger.exception("rate-limit store unavailable; could not reset a 429 run")
+
+
+def gateway_generation_current() -> int | None:
+    """The gateway generation (None when the budget store is not Redis or is down)."""
+    storage = _limiter().storage
+    if not isinstance(storage, RedisStorage):
+        return None
+    try:
+        return int(storage.get_connection().get(GENERATION_KEY) or 0)
+    except Exception:
+        logger.exception("rate-limit store unavailable; caller cache bypassed")
+        return None
+
+
+def gateway_generation_bump() -> None:
+    storage = _limiter().storage
+    if not isinstance(storage, RedisStorage):
+        return
+    try:
+        generation = int(storage.get_connection().incr(GENERATION_KEY))
+    except Exception:
+        logger.exception("rate-limit store unavailable; other processes see this change within the cache's max age")
+        return
+    with _lock:
+        _known_generation[0] = generation
+        _leases.clear()
 
 
 def organization_budget_peek(*, organization) -> BudgetState:
@@ -117,5 +320,16 @@ def organization_budget_peek(*, organization) -> BudgetState:
     return BudgetState(allowed=stats.remaining > 0, limit=item.amount, remaining=stats.remaining, reset_seconds=reset)
 
 
+def budget_local_state_clear() -> None:
+    """Forget this process's leases and runs of 429s (tests; a fresh process starts like this)."""
+    with _lock:
+        _leases.clear()
+        _running_clients.clear()
+        _local_streaks.clear()
+        _known_generation[0] = None
+
+
 def organization_budget_reset(*, organization) -> None:
+    with _lock:
+        _leases.pop(organization.pk, None)
     _limiter().clear(_item(organization), _key(organization))

@@ -60,7 +60,8 @@ def require_support(user) -> None:
 def _scoped(model, *, access: OrganizationAccess, pk, related: tuple[str, ...] = ()):
     """An object of the accessed organization by id; anything else (or a malformed id) is a 404."""
     try:
-        return model.objects.select_related(*related).get(pk=pk, organization=access.organization)
+        queryset = model.objects.select_related(*related) if related else model.objects.all()
+        return queryset.get(pk=pk, organization=access.organization)
     except (model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
 

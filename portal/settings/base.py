@@ -244,8 +244,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False, "displayOperationId": False},
 }
 
-# API gateway: in-process cache of an organization's DPA/partners/capabilities, hourly usage buffer.
+# API gateway (portal/clients/gateway_cache.py, ratelimit.py): in-process caches checked against the gateway
+# generation in Redis, their bound without it, budget leases, and the hourly usage buffer.
 GATEWAY_STATE_TTL_SECONDS = float(os.environ.get("GATEWAY_STATE_TTL_SECONDS", "30"))
+GATEWAY_CACHE_MAX_AGE_SECONDS = float(os.environ.get("GATEWAY_CACHE_MAX_AGE_SECONDS", "60"))
+GATEWAY_LEASE_SECONDS = float(os.environ.get("GATEWAY_LEASE_SECONDS", "0.5"))
 CLIENT_USAGE_FLUSH_SECONDS = float(os.environ.get("CLIENT_USAGE_FLUSH_SECONDS", "10"))
 
 # Security headers and the built-in Content Security Policy (nonces, no CDN).

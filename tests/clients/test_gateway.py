@@ -150,6 +150,15 @@ def test_dpa_revocation_is_seen_at_once(api, organization):
     problem(api.get("/v1/me"), "dpa-not-accepted", 403)
 
 
+@pytest.fixture(params=["memory", "redis"])
+def budget_store(request, settings):
+    """The same rules on the embedded store (`make run`) and on Redis (production, CI)."""
+    if request.param == "redis":
+        return request.getfixturevalue("redis_budget")
+    settings.RATELIMIT_STORAGE_URI = "memory://"
+    return "memory://"
+
+
 def _limited_org(limit):
     organization = pilot_organization()
     organization.rate_limit_per_minute = limit
@@ -176,7 +185,7 @@ def test_budget_is_shared_by_every_client_of_the_organization():
     assert api_other.get("/v1/me").status_code == 200
 
 
-def test_ten_consecutive_429s_pause_the_client_for_15_minutes():
+def test_ten_consecutive_429s_pause_the_client_for_15_minutes(budget_store):
     organization = _limited_org(1)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
@@ -204,7 +213,7 @@ def test_ten_consecutive_429s_pause_the_client_for_15_minutes():
     assert client.status == ApiClient.Status.ACTIVE and client.consecutive_429s == 0
 
 
-def test_a_success_resets_the_consecutive_count():
+def test_a_success_resets_the_consecutive_count(budget_store):
     organization = _limited_org(1)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
@@ -220,7 +229,7 @@ def test_a_success_resets_the_consecutive_count():
     assert client.status == ApiClient.Status.ACTIVE
 
 
-def test_429s_of_another_client_do_not_pause_this_one():
+def test_429s_of_another_client_do_not_pause_this_one(budget_store):
     organization = _limited_org(1)
     api_a, client_a = bearer_client_for(organization, name="A")
     api_b, client_b = bearer_client_for(organization, name="B")
@@ -270,7 +279,8 @@ def test_partner_comes_before_capability(api):
     problem(api.get(f"/v1/partners/{uuid.uuid4()}/orders"), "partner-not-authorized", 403)
 
 
-def test_last_use_is_recorded_at_most_once_a_minute(organization, django_assert_num_queries):
+def test_last_use_is_recorded_at_most_once_a_minute(organization, settings, django_assert_num_queries):
+    settings.RATELIMIT_STORAGE_URI = "memory://"  # no caller cache without Redis: the token is read each call
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     client.refresh_from_db()
@@ -285,6 +295,16 @@ def test_last_use_is_recorded_at_most_once_a_minute(organization, django_assert_
         assert api.get("/v1/me").status_code == 200
     client.refresh_from_db()
     assert client.last_used_at > first
+
+
+def test_a_cached_caller_costs_no_query(organization, redis_budget, django_assert_num_queries):
+    api, client = bearer_client_for(organization)
+    assert api.get("/v1/me").status_code == 200  # reads the token and the organization's state once
+    for _ in range(3):
+        with django_assert_num_queries(0):
+            assert api.get("/v1/me").status_code == 200
+    usage_flush()
+    assert ClientUsageHour.objects.get(client=client).requests == 4
 
 
 def test_token_of_client_b_cannot_see_another_organization(organization):

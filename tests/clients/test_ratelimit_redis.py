@@ -1,6 +1,5 @@
 """The organization budget under concurrency, against a real Redis (REDIS_URL, else the local one on DB 6)."""
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,20 +8,11 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from portal.clients.models import ApiClient
-from portal.clients.ratelimit import _limiter, organization_budget_hit, organization_budget_reset
+from portal.clients.ratelimit import organization_budget_hit, organization_budget_reset
 from portal.clients.services import access_token_issue, client_create
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
 from tests.factories import pilot_organization
-
-REDIS_URI = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6"
-
-
-@pytest.fixture
-def redis_budget(settings):
-    settings.RATELIMIT_STORAGE_URI = REDIS_URI
-    assert _limiter().storage.check(), f"Redis at {REDIS_URI} must be running for this test"
-    return REDIS_URI
 
 
 def _org(limit):

@@ -5,21 +5,9 @@ import responses
 from django.conf import settings
 from stdnum.eu import vat as eu_vat
 
-from portal.clients import gateway_state, usage
 from portal.core.audit import Actor
 from portal.kyc import services
 from portal.webhooks.models import WebhookEvent
-
-
-@pytest.fixture(autouse=True)
-def _fresh_gateway_caches():
-    """The gateway caches organization state and buffers usage per process; a rolled-back test must not leak them."""
-    gateway_state.gateway_state_invalidate()
-    usage._buffer.clear()
-    yield
-    gateway_state.gateway_state_invalidate()
-    usage._buffer.clear()
-
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -5,17 +5,22 @@
    (10 consecutive 429s pause the client for 15 minutes)
 5. partner not authorized 403               6. capability missing 403 capability-not-granted
 Then, for POST/PATCH with an Idempotency-Key: replay / 422 / 409 (portal/clients/idempotency.py).
+
+Rules 1-3 run on rows from the in-process cache when it has them (portal/clients/gateway_cache.py); the
+budget call of rule 4 returns the gateway generation in the same Redis round trip, and if anything
+changed since those rows were read they are reloaded and rules 1-3 run again (the spent request is
+given back if they now refuse it). A steady caller thus costs no query, and while its organization's
+budget is far from used up most calls need no Redis round trip either (leases, portal/clients/ratelimit.py).
 """
 
 import math
 from datetime import timedelta
 
-from django.db.models import F
 from django.utils import timezone
 from rest_framework.views import APIView
 
-from portal.clients.authentication import ApiCaller, ApiTokenAuthentication
-from portal.clients.gateway_state import OrganizationGatewayState, organization_gateway_state
+from portal.clients.authentication import ApiCaller, ApiTokenAuthentication, caller_load
+from portal.clients.gateway_cache import OrganizationGatewayState, caller_remember, organization_gateway_state
 from portal.clients.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
 )
@@ -28,11 +33,18 @@ from portal.clients.idempotency import (
     parse_idempotency_key,
 )
 from portal.clients.models import ApiClient, ClientSecret
-from portal.clients.ratelimit import BudgetState, organization_budget_hit
-from portal.clients.services import client_pause_expire, client_pause_for_rate_limit
+from portal.clients.ratelimit import (
+    BudgetState,
+    client_streak_reset,
+    organization_budget_refund,
+    organization_budget_take,
+)
+from portal.clients.services import CONSECUTIVE_429S_BEFORE_PAUSE, client_pause_expire, client_pause_for_rate_limit
 from portal.clients.usage import usage_count
 from portal.core.api.schema import GatewayAutoSchema
 from portal.core.problems import Problem
+
+_ANY_JSON = frozenset({"", "*/*", "application/json"})
 
 # last_used_at is written at most once per this interval per client and per secret (not on every call).
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -64,19 +76,25 @@ def gateway_check_dpa(caller: ApiCaller, state: OrganizationGatewayState | None 
         )
 
 
-def gateway_check_budget(caller: ApiCaller) -> BudgetState:
-    """Spend one request of the organization's shared budget; the 10th consecutive 429 pauses the client."""
+def gateway_spend(caller: ApiCaller) -> BudgetState:
+    """Spend one request of the organization's shared budget (and read the gateway generation)."""
+    return organization_budget_take(organization=caller.organization, client_id=caller.client.pk)
+
+
+def gateway_check_budget(caller: ApiCaller, budget: BudgetState) -> BudgetState:
+    """Rule 4 on a spent request: 429 when the budget is used up; the 10th consecutive 429 pauses the client."""
     client = caller.client
-    budget = organization_budget_hit(organization=caller.organization)
     if budget.allowed:
         usage_count(client_id=client.pk, requests=1)
-        if client.consecutive_429s:
+        if budget.streak_before or client.consecutive_429s:
             ApiClient.objects.filter(pk=client.pk).update(consecutive_429s=0)
             client.consecutive_429s = 0
         return budget
     usage_count(client_id=client.pk, requests=1, rate_limited=1)
-    ApiClient.objects.filter(pk=client.pk).update(consecutive_429s=F("consecutive_429s") + 1)
-    client_pause_for_rate_limit(client=client)
+    ApiClient.objects.filter(pk=client.pk).update(consecutive_429s=budget.streak_after)
+    client.consecutive_429s = budget.streak_after
+    if budget.streak_after >= CONSECUTIVE_429S_BEFORE_PAUSE and client_pause_for_rate_limit(client=client):
+        client_streak_reset(client=client)
     retry = max(budget.reset_seconds, 1)
     raise Problem(
         "rate-limited",
@@ -85,6 +103,42 @@ def gateway_check_budget(caller: ApiCaller) -> BudgetState:
         limit=budget.limit,
         windowSeconds=60,
     )
+
+
+def _rules_before_budget(caller: ApiCaller, now) -> OrganizationGatewayState:
+    """Rules 2 and 3 (rule 1 ran in authentication)."""
+    gateway_check_client(caller, now)
+    state = organization_gateway_state(organization=caller.organization, generation=caller.generation)
+    gateway_check_dpa(caller, state)
+    return state
+
+
+def gateway_admit(caller: ApiCaller, now) -> tuple[ApiCaller, OrganizationGatewayState, BudgetState]:
+    """Rules 1-4 in order; returns the (possibly reloaded) caller, its organization's state and budget."""
+    if caller.cached:
+        if caller.client.status == ApiClient.Status.ACTIVE:
+            state = organization_gateway_state(organization=caller.organization, generation=caller.generation)
+            if state.dpa_accepted:
+                budget = gateway_spend(caller)
+                if budget.generation is not None and budget.generation == caller.generation:
+                    return caller, state, gateway_check_budget(caller, budget)
+                # Something changed since these rows were read: rules 1-3 again on fresh rows.
+                try:
+                    caller = caller_load(caller.token_hash, now)
+                    state = _rules_before_budget(caller, now)
+                except Problem:
+                    organization_budget_refund(organization=caller.organization)
+                    raise
+                if caller.generation == budget.generation:
+                    caller_remember(caller.token_hash, caller.token, caller.generation)
+                return caller, state, gateway_check_budget(caller, budget)
+        # The cached rows would refuse the call: decide on fresh rows.
+        caller = caller_load(caller.token_hash, now)
+    state = _rules_before_budget(caller, now)
+    budget = gateway_spend(caller)
+    if caller.generation is not None and caller.generation == budget.generation:
+        caller_remember(caller.token_hash, caller.token, caller.generation)
+    return caller, state, gateway_check_budget(caller, budget)
 
 
 def gateway_check_partner(caller: ApiCaller, seller_id, state: OrganizationGatewayState | None = None):
@@ -141,14 +195,20 @@ class IntegrationAPIView(APIView):
     def get_required_capability(self, request) -> str | None:
         return self.required_capability
 
+    def perform_content_negotiation(self, request, force=False):
+        # The API speaks JSON only: skip parsing the Accept header when it cannot change the answer.
+        if request.META.get("HTTP_ACCEPT", "*/*") in _ANY_JSON:
+            renderers = self.get_renderers()
+            if len(renderers) == 1:
+                return (renderers[0], renderers[0].media_type)
+        return super().perform_content_negotiation(request, force)
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication: 401 invalid-token
-        caller: ApiCaller = request.auth
         now = timezone.now()
-        gateway_check_client(caller, now)
-        self.gateway_state = state = organization_gateway_state(organization=caller.organization)
-        gateway_check_dpa(caller, state)
-        self.budget = gateway_check_budget(caller)
+        caller, state, budget = gateway_admit(request.auth, now)
+        request.auth = caller
+        self.gateway_state, self.budget = state, budget
         gateway_record_use(caller, now)
         self.partner = None
         if self.partner_url_kwarg in kwargs:
