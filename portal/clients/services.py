@@ -14,7 +14,9 @@ from portal.clients.credentials import (
     new_client_id,
     new_client_secret,
 )
+from portal.clients.gateway_cache import gateway_changed
 from portal.clients.models import AccessToken, ApiClient, ClientSecret
+from portal.clients.ratelimit import client_streak_reset
 from portal.clients.usage import usage_count
 from portal.core.audit import Actor, audit_record
 
@@ -222,6 +224,7 @@ def client_pause_for_rate_limit(*, client: ApiClient, now=None) -> bool:
             consecutive_429s=0,
         )
         if paused:
+            gateway_changed()
             audit_record(
                 actor=Actor.system(),
                 organization=client.organization,
@@ -247,6 +250,8 @@ def client_pause_expire(*, client: ApiClient, now=None) -> bool:
             status=ApiClient.Status.ACTIVE, paused_until=None, pause_reason="", consecutive_429s=0
         )
         if ended:
+            gateway_changed()
+            client_streak_reset(client=client)
             audit_record(
                 actor=Actor.system(),
                 organization=client.organization,
@@ -262,6 +267,40 @@ def client_pause_expire(*, client: ApiClient, now=None) -> bool:
     return bool(ended)
 
 
+# Pauses NT24 support can set by hand, in minutes; 0 = until unpaused.
+PAUSE_DURATIONS_MINUTES = (15, 60, 24 * 60, 0)
+
+
+@transaction.atomic
+def client_pause(*, actor: Actor, client: ApiClient, minutes: int, reason: str, now=None) -> ApiClient:
+    """NT24 support pauses a client now (a runaway integration, a suspected leak): calls get 403
+    client-paused with Retry-After until the pause ends or support unpauses it."""
+    now = now or timezone.now()
+    client = _lock_client(client)
+    reason = reason.strip()
+    if client.status != ApiClient.Status.ACTIVE:
+        raise ValidationError("Only an active client can be paused.")
+    if minutes not in PAUSE_DURATIONS_MINUTES:
+        raise ValidationError("Choose one of the offered pause lengths.")
+    if not reason:
+        raise ValidationError("Say why the client is paused; the caller sees it in the problem detail.")
+    before = {"status": client.status}
+    client.status = ApiClient.Status.PAUSED
+    client.paused_until = now + timedelta(minutes=minutes) if minutes else None
+    client.pause_reason = reason[:200]
+    client.save(update_fields=["status", "paused_until", "pause_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=client.organization,
+        action="client.paused",
+        target=client,
+        before=before,
+        after={"status": client.status, "pausedUntil": client.paused_until, "reason": client.pause_reason},
+    )
+    transaction.on_commit(lambda: usage_count(client_id=client.pk, pauses=1, now=now))
+    return client
+
+
 @transaction.atomic
 def client_unpause(*, actor: Actor, client: ApiClient) -> ApiClient:
     """NT24 support lifts a pause early."""
@@ -274,6 +313,7 @@ def client_unpause(*, actor: Actor, client: ApiClient) -> ApiClient:
     client.pause_reason = ""
     client.consecutive_429s = 0
     client.save(update_fields=["status", "paused_until", "pause_reason", "consecutive_429s", "updated_at"])
+    client_streak_reset(client=client)
     audit_record(
         actor=actor,
         organization=client.organization,

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<uuid:client_pk>/end-overlap", views.client_overlap_end, name="overlap_end"),
     path("<uuid:client_pk>/secrets/<uuid:secret_pk>/revoke", views.client_secret_revoke, name="secret_revoke"),
     path("<uuid:client_pk>/revoke", views.client_revoke, name="revoke"),
+    path("<uuid:client_pk>/pause", views.client_pause, name="pause"),
     path("<uuid:client_pk>/unpause", views.client_unpause, name="unpause"),
 ]

@@ -6,18 +6,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal.clients import services
 from portal.clients.access import access_client, access_client_secret, can_manage_clients, can_rotate_secrets, require
-from portal.clients.forms import ClientCreateForm, SecretRotateForm
+from portal.clients.forms import ClientCreateForm, ClientPauseForm, SecretRotateForm
 from portal.clients.models import ApiClient
 from portal.clients.ratelimit import organization_budget_peek
 from portal.clients.selectors import client_list_for_organization, client_usage_24h
 from portal.core.audit import Actor
-from portal.core.htmx import render_page
+from portal.core.htmx import htmx_partial, render_page
 from portal.core.models import AuditEntry
 from portal.organizations.access import access_organization
 
@@ -178,6 +180,7 @@ def _detail_context(access, client, **extra) -> dict:
         audit=audit,
         active_tokens=active_tokens,
         rotate_form=extra.pop("rotate_form", None) or SecretRotateForm(),
+        pause_form=extra.pop("pause_form", None) or ClientPauseForm(),
         now=now,
         windows=[{"hours": h, "until": now + timedelta(hours=h)} for h in services.ROTATION_WINDOWS_HOURS],
         **extra,
@@ -281,3 +284,31 @@ def client_unpause(request, organization_id, client_pk):
         run=lambda actor, client: services.client_unpause(actor=actor, client=client),
         success="The client is unpaused.",
     )
+
+
+@login_required
+@require_POST
+def client_pause(request, organization_id, client_pk):
+    access, client = access_client(user=request.user, organization_id=organization_id, client_pk=client_pk)
+    require(access.is_support)
+    form = ClientPauseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.client_pause(
+                actor=Actor.from_request(request),
+                client=client,
+                minutes=form.cleaned_data["minutes"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            if not htmx_partial(request):  # e.g. paused meanwhile: the page shows the flash and the new state
+                messages.error(request, " ".join(exc.messages))
+                return redirect("clients:detail", organization_id=organization_id, client_pk=client.pk)
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, "The client is paused: its calls get 403 client-paused.")
+            url = reverse("clients:detail", kwargs={"organization_id": organization_id, "client_pk": client.pk})
+            return HttpResponseClientRedirect(url) if htmx_partial(request) else redirect(url)
+    client.refresh_from_db()
+    context = _detail_context(access, client, pause_form=form)
+    return render_page(request, "clients/client_detail.html", context, partial="pause-form", status=422)

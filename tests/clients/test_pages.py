@@ -183,3 +183,75 @@ def test_list_htmx_partial(client, viewer_user, organization, dms):
     client.force_login(viewer_user)
     html = client.get(url(organization), HTTP_HX_REQUEST="true").content.decode()
     assert 'id="client-table"' in html and "<html" not in html
+
+
+def test_support_pauses_a_client_now_and_its_calls_are_refused(client, support_user, admin_user, organization):
+    from tests.conftest import bearer_client_for
+
+    api, dms = bearer_client_for(organization)
+    assert api.get("/v1/me").status_code == 200
+    client.force_login(admin_user)
+    assert "Pause client" not in client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
+    assert client.post(url(organization, "pause", client_pk=dms.pk), {"minutes": 60, "reason": "x"}).status_code == 403
+    client.force_login(support_user)
+    assert "Pause client" in client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
+    response = client.post(
+        url(organization, "pause", client_pk=dms.pk),
+        {"minutes": 60, "reason": "Runaway retry loop"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200 and response["HX-Redirect"] == url(organization, "detail", client_pk=dms.pk)
+    dms.refresh_from_db()
+    assert dms.status == ApiClient.Status.PAUSED and dms.pause_reason == "Runaway retry loop"
+    assert timedelta(minutes=59) < dms.paused_until - timezone.now() <= timedelta(minutes=60)
+    entry = AuditEntry.objects.get(action="client.paused", actor_user=support_user)
+    assert entry.after["reason"] == "Runaway retry loop"
+    refused = api.get("/v1/me")
+    assert refused.status_code == 403 and refused.json()["type"].endswith("/client-paused")
+    assert "Runaway retry loop" in refused.json()["detail"]
+    assert 3590 <= int(refused["Retry-After"]) <= 3600
+    html = client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
+    assert "Runaway retry loop" in html and "Unpause now" in html and "Pause client" not in html
+
+
+def test_pause_until_unpaused_has_no_end(client, support_user, organization, dms):
+    client.force_login(support_user)
+    client.post(url(organization, "pause", client_pk=dms.pk), {"minutes": 0, "reason": "Suspected leak"})
+    dms.refresh_from_db()
+    assert dms.status == ApiClient.Status.PAUSED and dms.paused_until is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"minutes": 60, "reason": ""}, "This field is required."),
+        ({"minutes": 7, "reason": "x"}, "Select a valid choice."),
+    ],
+)
+def test_pause_with_bad_input_shows_the_error_inline_and_changes_nothing(
+    client, support_user, organization, dms, data, message
+):
+    client.force_login(support_user)
+    response = client.post(url(organization, "pause", client_pk=dms.pk), data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert message in html and 'id="pause-title"' in html and "<html" not in html
+    dms.refresh_from_db()
+    assert dms.status == ApiClient.Status.ACTIVE
+    assert not AuditEntry.objects.filter(action="client.paused").exists()
+
+
+def test_a_paused_client_cannot_be_paused_again(client, support_user, organization, dms):
+    client.force_login(support_user)
+    client.post(url(organization, "pause", client_pk=dms.pk), {"minutes": 15, "reason": "First"})
+    response = client.post(
+        url(organization, "pause", client_pk=dms.pk), {"minutes": 60, "reason": "Second"}, follow=True
+    )
+    assert "Only an active client can be paused." in response.content.decode()
+    response = client.post(
+        url(organization, "pause", client_pk=dms.pk), {"minutes": 60, "reason": "Second"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 422
+    assert "Only an active client can be paused." in response.content.decode()
+    dms.refresh_from_db()
+    assert dms.pause_reason == "First"
