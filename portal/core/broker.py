@@ -1,4 +1,6 @@
-"""The embedded broker of `make run`: kombu's filesystem transport, made safe for several processes.
+"""Broker transports: the embedded one of `make run`, and Redis made to survive a server restart.
+
+The embedded broker is kombu's filesystem transport, made safe for several processes.
 
 Stock kombu writes a message file in place (a consumer polling at that moment can read it half written)
 and claims it by moving it to the temp directory (a copy, not an atomic rename, when /tmp is another
@@ -10,10 +12,11 @@ import os
 import uuid
 from time import monotonic
 
-from kombu.transport import filesystem
+from kombu.transport import filesystem, redis
 from kombu.transport.virtual import Empty
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class FilesystemChannel(filesystem.Channel):
@@ -63,3 +66,23 @@ def filesystem_transport_options(folder) -> dict:
     for path in options.values():
         path.mkdir(parents=True, exist_ok=True)
     return {**{key: str(path) for key, path in options.items()}, "store_processed": False}
+
+
+class RedisChannel(redis.Channel):
+    """kombu 5.7's Redis channel, whose late close after a lost server is a connection error, not a crash.
+
+    When Redis goes away while a task runs (acks late), the worker's `collect()` can detach the transport
+    before the channel is closed; the later `close()` restores the unacknowledged messages through a new
+    pool built from the detached transport: AttributeError ('NoneType' … 'hostname'), which Celery reports
+    as an "Unrecoverable error" and the worker stops. As a connection error it is ignored, the worker
+    reconnects, and the message is redelivered (Redis keeps unacknowledged messages) or gone with the server.
+    """
+
+    def _connparams(self, asynchronous=False):
+        if self.connection.client is None:
+            raise RedisConnectionError("the broker connection was closed")
+        return super()._connparams(asynchronous=asynchronous)
+
+
+class RedisTransport(redis.Transport):
+    Channel = RedisChannel

@@ -188,6 +188,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_URL = "filesystem://localhost/"  # a host keeps kombu from warning about a missing one
     CELERY_BROKER_TRANSPORT = "portal.core.broker:FilesystemTransport"
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(VAR_DIR / "broker")
+elif CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "portal.core.broker:RedisTransport"  # a worker survives a Redis restart
 # Results are ignored except by the few tasks that ask (the worker health ping): Redis, else files under var/.
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or REDIS_URL or f"file://{VAR_DIR / 'celery-results'}"
 if CELERY_RESULT_BACKEND.startswith("file://"):
