@@ -22,7 +22,6 @@ def event_emit(*, organization, event_type: str, data: dict, partner=None) -> We
 
 def _schedule_fanout(event_id) -> None:
     from portal.webhooks import tasks
+    from portal.webhooks.wakeup import FANOUT_WAKE_KEY, wake
 
-    fanout = getattr(tasks, "event_fanout", None)
-    if fanout is not None:
-        fanout.delay(str(event_id))
+    wake(FANOUT_WAKE_KEY, tasks.event_fanout, str(event_id))

@@ -31,8 +31,9 @@ REPLAY_CHUNK = 500
 def _dispatch_on_commit() -> None:
     def _kick():
         from portal.webhooks.tasks import deliveries_dispatch
+        from portal.webhooks.wakeup import DISPATCH_WAKE_KEY, wake
 
-        deliveries_dispatch.delay()
+        wake(DISPATCH_WAKE_KEY, deliveries_dispatch)
 
     transaction.on_commit(_kick)
 
@@ -336,40 +337,61 @@ def event_fan_out(*, event_id) -> int:
         event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None or event.fanned_out_at is not None:
             return 0
-        endpoints = WebhookEndpoint.objects.filter(
-            organization_id=event.organization_id, enabled=True
-        ).prefetch_related("partners")
-        now = timezone.now()
-        rows = [
-            WebhookDelivery(
-                organization_id=event.organization_id,
-                endpoint=endpoint,
-                event=event,
-                event_type=event.type,
-                partner_id=event.partner_id,
-                created_at=now,
-                next_attempt_at=now,
-            )
-            for endpoint in endpoints
-            if _endpoint_wants(endpoint.subscriptions, {p.pk for p in endpoint.partners.all()}, event)
-        ]
-        WebhookDelivery.objects.bulk_create(rows)
+        return _events_fan_out_locked([event])
+
+
+def events_fan_out_pending(*, min_age_seconds: float = 30, batch_size: int = 500, max_events: int = 5000) -> int:
+    """Fan out events still pending, oldest first, in batches; returns the deliveries created.
+
+    The drain of a coalesced wake-up (`min_age_seconds=0`), the dispatcher tick's catch-up of a lost or
+    coalesced wake-up (1 s) and the 30 s safety net. Events another drain holds are skipped, not waited for.
+    """
+    created = 0
+    drained = 0
+    while drained < max_events:
+        with transaction.atomic():
+            pending = WebhookEvent.objects.select_for_update(skip_locked=True).filter(fanned_out_at__isnull=True)
+            if min_age_seconds > 0:
+                pending = pending.filter(created_at__lte=timezone.now() - timedelta(seconds=min_age_seconds))
+            events = list(pending.order_by("created_at")[:batch_size])
+            if events:
+                created += _events_fan_out_locked(events)
+        drained += len(events)
+        if len(events) < batch_size:
+            break
+    return created
+
+
+def _events_fan_out_locked(events: list[WebhookEvent]) -> int:
+    """The deliveries of events the caller has locked and found not fanned out: one insert, one update."""
+    endpoints_by_organization: dict = {}
+    for endpoint in WebhookEndpoint.objects.filter(
+        organization_id__in={e.organization_id for e in events}, enabled=True
+    ).prefetch_related("partners"):
+        partner_ids = {p.pk for p in endpoint.partners.all()}
+        endpoints_by_organization.setdefault(endpoint.organization_id, []).append((endpoint, partner_ids))
+    now = timezone.now()
+    rows = [
+        WebhookDelivery(
+            organization_id=event.organization_id,
+            endpoint=endpoint,
+            event=event,
+            event_type=event.type,
+            partner_id=event.partner_id,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for event in events
+        for endpoint, partner_ids in endpoints_by_organization.get(event.organization_id, ())
+        if _endpoint_wants(endpoint.subscriptions, partner_ids, event)
+    ]
+    WebhookDelivery.objects.bulk_create(rows)
+    WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(fanned_out_at=now)
+    for event in events:
         event.fanned_out_at = now
-        event.save(update_fields=["fanned_out_at"])
-        if rows:
-            _dispatch_on_commit()
+    if rows:
+        _dispatch_on_commit()
     return len(rows)
-
-
-def events_fan_out_pending(*, limit: int = 500) -> int:
-    """Safety net for a lost fan-out task (broker down at commit time): fan out what is still pending."""
-    cutoff = timezone.now() - timedelta(seconds=30)
-    ids = list(
-        WebhookEvent.objects.filter(fanned_out_at__isnull=True, created_at__lte=cutoff)
-        .order_by("created_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    return sum(event_fan_out(event_id=i) for i in ids)
 
 
 # ------------------------------------------------------------------------------------ replay

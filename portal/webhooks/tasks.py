@@ -3,11 +3,15 @@
 from celery import shared_task
 
 from portal.webhooks import engine, services
+from portal.webhooks.wakeup import DISPATCH_WAKE_KEY, FANOUT_WAKE_KEY, TICK_FANOUT_AGE_SECONDS, wake_clear
 
 
 @shared_task(name="webhooks.event_fanout", ignore_result=True)
 def event_fanout(event_id: str) -> int:
-    return services.event_fan_out(event_id=event_id)
+    # Clear the wake-up before looking for work: one task fans out the whole burst, and a commit after
+    # the look wakes a new task.
+    wake_clear(FANOUT_WAKE_KEY)
+    return services.events_fan_out_pending(min_age_seconds=0) + services.event_fan_out(event_id=event_id)
 
 
 @shared_task(name="webhooks.events_fanout_pending", ignore_result=True)
@@ -17,6 +21,9 @@ def events_fanout_pending() -> int:
 
 @shared_task(name="webhooks.deliveries_dispatch", ignore_result=True)
 def deliveries_dispatch() -> int:
+    wake_clear(DISPATCH_WAKE_KEY)
+    # Beat's 2 s tick: fan out events whose wake-up was coalesced away or lost, so none waits longer.
+    services.events_fan_out_pending(min_age_seconds=TICK_FANOUT_AGE_SECONDS)
     return engine.deliveries_dispatch()
 
 
