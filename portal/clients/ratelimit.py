@@ -146,6 +146,13 @@ def _lease_seconds() -> float:
     return float(getattr(settings, "GATEWAY_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
 
 
+def _lease_max() -> int:
+    """How many requests a lease may hold beyond the current one (0: every request counted in Redis)."""
+    if _lease_seconds() <= 0:
+        return 0
+    return max(0, int(getattr(settings, "GATEWAY_LEASE_MAX", LEASE_MAX)))
+
+
 def organization_budget_hit(*, organization, client_id=None) -> BudgetState:
     """Spend exactly one request of the organization's budget in the store (atomic); `allowed` is False
     when it is used up. With `client_id`, also keeps that client's run of consecutive 429s."""
@@ -156,7 +163,7 @@ def organization_budget_take(*, organization, client_id) -> BudgetState:
     """Spend one request for a /v1 call: from this process's lease when it holds one, else in Redis.
 
     While much of the window remains, the Redis call grants a few requests more than asked (at most
-    LEASE_MAX, at most 1/LEASE_DIVISOR of what remains); this process hands them out for at most
+    GATEWAY_LEASE_MAX, at most 1/LEASE_DIVISOR of what remains); this process hands them out for at most
     GATEWAY_LEASE_SECONDS, and only while the gateway generation it read with them is the newest it has
     seen. The budget is never exceeded (every request is counted in Redis before it is admitted); the
     last LEASE_DIVISOR requests of a window go to Redis one by one, as do clients on a run of 429s."""
@@ -217,7 +224,7 @@ def _spend_redis(storage, organization, item, key, client_id, lease: bool) -> Bu
     if script is None:
         script = _scripts[id(storage)] = storage.get_connection().register_script(_SPEND)
     keys = [storage.prefixed_key(key), GENERATION_KEY, _streak_key(organization.pk)]
-    args = [item.get_expiry(), item.amount, str(client_id), LEASE_MAX if lease else 0, LEASE_DIVISOR]
+    args = [item.get_expiry(), item.amount, str(client_id), _lease_max() if lease else 0, LEASE_DIVISOR]
     claimed = time.monotonic()
     granted, count, ttl_ms, generation, before, after, running = script(keys, [*args, STREAK_EXPIRY_SECONDS])
     granted, count, ttl_ms, generation = int(granted), int(count), int(ttl_ms), int(generation)

@@ -184,3 +184,13 @@ def test_redis_down_means_no_cache_and_no_lease(settings, django_assert_num_quer
             assert api.get("/v1/me").status_code == 200
     assert organization.pk not in ratelimit._leases
     gateway_cache_clear()
+
+
+def test_leases_can_be_switched_off(redis_budget, settings):
+    settings.GATEWAY_LEASE_MAX = 0
+    organization = _org(100_000)
+    for used in range(1, 6):
+        state = organization_budget_take(organization=organization, client_id=uuid.uuid4())
+        assert state.allowed and state.remaining == 100_000 - used
+    assert organization.pk not in ratelimit._leases
+    assert organization_budget_peek(organization=organization).remaining == 100_000 - 5
