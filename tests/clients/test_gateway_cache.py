@@ -20,11 +20,10 @@ from portal.clients.ratelimit import (
     LEASE_MAX,
     _limiter,
     organization_budget_peek,
-    organization_budget_reset,
     organization_budget_take,
 )
 from tests.conftest import bearer_client_for
-from tests.factories import pilot_organization
+from tests.factories import budgeted_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +37,6 @@ def _elsewhere_commits():
     _redis().incr(GENERATION_KEY)
 
 
-def _org(limit):
-    organization = pilot_organization()
-    organization.rate_limit_per_minute = limit
-    organization.save()
-    organization_budget_reset(organization=organization)
-    return organization
-
-
 @pytest.fixture
 def short_leases(settings):
     settings.GATEWAY_LEASE_SECONDS = 0.05
@@ -57,7 +48,7 @@ def _lease_over():
 
 @pytest.mark.parametrize("limit", [60, 100_000], ids=["counted-one-by-one", "leased"])
 def test_a_token_revoked_in_another_process_is_refused(redis_budget, short_leases, limit):
-    organization = _org(limit)
+    organization = budgeted_organization(limit)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     assert api.get("/v1/me").status_code == 200  # served from the cache
@@ -71,7 +62,7 @@ def test_a_token_revoked_in_another_process_is_refused(redis_budget, short_lease
 
 
 def test_a_pause_in_another_process_is_seen_and_the_request_is_given_back(redis_budget):
-    organization = _org(60)
+    organization = budgeted_organization(60)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     before = organization_budget_peek(organization=organization).remaining
@@ -86,7 +77,7 @@ def test_a_pause_in_another_process_is_seen_and_the_request_is_given_back(redis_
 
 
 def test_a_dpa_withdrawn_in_another_process_closes_the_gate(redis_budget):
-    organization = _org(60)
+    organization = budgeted_organization(60)
     api, _ = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     organization.dpas.update(revoked_at=timezone.now())
@@ -96,7 +87,7 @@ def test_a_dpa_withdrawn_in_another_process_closes_the_gate(redis_budget):
 
 def test_without_a_generation_change_the_cached_caller_is_used(redis_budget):
     """The other side of the tests above: proof that the cache is really in play."""
-    organization = _org(60)
+    organization = budgeted_organization(60)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     ApiClient.objects.filter(pk=client.pk).update(name="Renamed behind the ORM")
@@ -106,7 +97,7 @@ def test_without_a_generation_change_the_cached_caller_is_used(redis_budget):
 
 
 def test_a_change_through_the_orm_is_seen_at_once_in_this_process(redis_budget):
-    organization = _org(100_000)
+    organization = budgeted_organization(100_000)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     client.name = "Renamed"
@@ -117,7 +108,7 @@ def test_a_change_through_the_orm_is_seen_at_once_in_this_process(redis_budget):
 def test_leases_never_let_more_through_than_the_budget(redis_budget):
     """Leased requests are counted in Redis before they are handed out: a process that dies (its lease
     dropped) can only leave requests unused, never admit extra ones."""
-    organization = _org(1000)
+    organization = budgeted_organization(1000)
     client_id = uuid.uuid4()
     admitted = 0
     for attempt in range(1500):
@@ -131,7 +122,7 @@ def test_leases_never_let_more_through_than_the_budget(redis_budget):
 def test_threads_of_one_process_share_its_leases_exactly(redis_budget, settings):
     """Threads of one worker share its leases: the budget is let through to the request."""
     settings.GATEWAY_LEASE_SECONDS = 30
-    organization = _org(500)
+    organization = budgeted_organization(500)
     barrier = threading.Barrier(8)
 
     def spend(_):
@@ -144,7 +135,7 @@ def test_threads_of_one_process_share_its_leases_exactly(redis_budget, settings)
 
 
 def test_the_last_requests_of_a_window_are_counted_one_by_one(redis_budget):
-    organization = _org(1000)
+    organization = budgeted_organization(1000)
     client_id = uuid.uuid4()
     states = [organization_budget_take(organization=organization, client_id=client_id) for _ in range(1000)]
     assert all(state.allowed for state in states)
@@ -158,7 +149,7 @@ def test_the_last_requests_of_a_window_are_counted_one_by_one(redis_budget):
 
 
 def test_a_client_on_a_run_of_429s_is_counted_in_redis_even_under_a_lease(redis_budget, short_leases):
-    organization = _org(100_000)
+    organization = budgeted_organization(100_000)
     api_a, _ = bearer_client_for(organization, name="A")
     api_b, client_b = bearer_client_for(organization, name="B")
     assert api_a.get("/v1/me").status_code == 200
@@ -175,7 +166,7 @@ def test_a_client_on_a_run_of_429s_is_counted_in_redis_even_under_a_lease(redis_
 
 
 def test_redis_down_means_no_cache_and_no_lease(settings, django_assert_num_queries):
-    organization = _org(60)
+    organization = budgeted_organization(60)
     settings.RATELIMIT_STORAGE_URI = "redis://127.0.0.1:1/0"  # nothing listens there
     api, _ = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200  # fail open
@@ -188,7 +179,7 @@ def test_redis_down_means_no_cache_and_no_lease(settings, django_assert_num_quer
 
 def test_leases_can_be_switched_off(redis_budget, settings):
     settings.GATEWAY_LEASE_MAX = 0
-    organization = _org(100_000)
+    organization = budgeted_organization(100_000)
     for used in range(1, 6):
         state = organization_budget_take(organization=organization, client_id=uuid.uuid4())
         assert state.allowed and state.remaining == 100_000 - used
