@@ -16,7 +16,6 @@ from portal.clients.gateway_cache import gateway_cache_clear
 from portal.clients.models import AccessToken, ApiClient
 from portal.clients.ratelimit import (
     GENERATION_KEY,
-    LEASE_DIVISOR,
     LEASE_MAX,
     _limiter,
     organization_budget_peek,
@@ -37,28 +36,54 @@ def _elsewhere_commits():
     _redis().incr(GENERATION_KEY)
 
 
+LEASE_SECONDS = 0.2
+
+
 @pytest.fixture
 def short_leases(settings):
-    settings.GATEWAY_LEASE_SECONDS = 0.05
+    settings.GATEWAY_LEASE_SECONDS = LEASE_SECONDS
 
 
-def _lease_over():
-    time.sleep(0.06)
+def _leased_units(organization) -> int:
+    lease = ratelimit._leases.get(organization.pk)
+    return lease.units if lease is not None and lease.expires > time.monotonic() else 0
 
 
-@pytest.mark.parametrize("limit", [60, 100_000], ids=["counted-one-by-one", "leased"])
-def test_a_token_revoked_in_another_process_is_refused(redis_budget, short_leases, limit):
-    organization = budgeted_organization(limit)
+def _busy(organization):
+    """Make this process a busy one for the organization (leases go only to busy processes), until it
+    holds a lease with a few requests left."""
+    for _ in range(10 * ratelimit.LEASE_MIN_DEMAND):
+        organization_budget_take(organization=organization, client_id=uuid.uuid4())
+        if _leased_units(organization) >= 3:
+            return
+    raise AssertionError("no lease after many calls")
+
+
+def test_a_token_revoked_in_another_process_is_refused_on_its_next_call(redis_budget):
+    organization = budgeted_organization(60)  # small budget: every call is counted in Redis
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     assert api.get("/v1/me").status_code == 200  # served from the cache
     AccessToken.objects.filter(client=client).update(revoked_at=timezone.now())
     _elsewhere_commits()
-    if limit > LEASE_DIVISOR:
-        _lease_over()  # a lease read before the change is used for at most GATEWAY_LEASE_SECONDS
     response = api.get("/v1/me")
     assert response.status_code == 401
     assert response.json()["type"].endswith("/invalid-token")
+
+
+def test_a_busy_process_sees_a_revocation_elsewhere_within_the_lease_time(redis_budget, short_leases):
+    organization = budgeted_organization(100_000)
+    api, client = bearer_client_for(organization)
+    _busy(organization)
+    assert api.get("/v1/me").status_code == 200
+    assert _leased_units(organization) > 0
+    AccessToken.objects.filter(client=client).update(revoked_at=timezone.now())
+    _elsewhere_commits()
+    started = time.monotonic()
+    while api.get("/v1/me").status_code == 200:  # served from the lease read before the change
+        assert time.monotonic() - started < LEASE_SECONDS + 0.1
+    response = api.get("/v1/me")
+    assert response.status_code == 401 and response.json()["type"].endswith("/invalid-token")
 
 
 def test_a_pause_in_another_process_is_seen_and_the_request_is_given_back(redis_budget):
@@ -153,16 +178,28 @@ def test_a_client_on_a_run_of_429s_is_counted_in_redis_even_under_a_lease(redis_
     api_a, _ = bearer_client_for(organization, name="A")
     api_b, client_b = bearer_client_for(organization, name="B")
     assert api_a.get("/v1/me").status_code == 200
-    # Client B had 5 refusals in another process; A's next lease claim learns it, so B's next admitted
+    # Client B had 5 refusals in another process; the next lease claim learns it, so B's next admitted
     # request goes to Redis and ends the run there (and in the database's mirror).
     _redis().hset(f"nt24:gateway:429s:{organization.pk}", str(client_b.pk), 5)
     ApiClient.objects.filter(pk=client_b.pk).update(consecutive_429s=5)
-    _lease_over()
+    time.sleep(LEASE_SECONDS + 0.01)
+    _busy(organization)
     assert api_a.get("/v1/me").status_code == 200
+    assert _leased_units(organization) > 0
     assert api_b.get("/v1/me").status_code == 200
     assert _redis().hget(f"nt24:gateway:429s:{organization.pk}", str(client_b.pk)) is None
     client_b.refresh_from_db()
     assert client_b.consecutive_429s == 0
+
+
+def test_a_quiet_process_takes_no_lease(redis_budget):
+    """Leases go to busy processes only: one that serves a call now and then leaves nothing unused."""
+    organization = budgeted_organization(100_000)
+    for used in range(1, ratelimit.LEASE_MIN_DEMAND):
+        state = organization_budget_take(organization=organization, client_id=uuid.uuid4())
+        assert state.remaining == 100_000 - used
+    assert _leased_units(organization) == 0
+    assert organization_budget_peek(organization=organization).remaining == 100_000 - (ratelimit.LEASE_MIN_DEMAND - 1)
 
 
 def test_redis_down_means_no_cache_and_no_lease(settings, django_assert_num_queries):
