@@ -297,6 +297,7 @@ def client_pause(*, actor: Actor, client: ApiClient, minutes: int, reason: str, 
         before=before,
         after={"status": client.status, "pausedUntil": client.paused_until, "reason": client.pause_reason},
     )
+
     def count_pause():
         usage_count(client_id=client.pk, pauses=1, now=now)
         usage_flush()  # support looks at the chart right after pausing
