@@ -223,6 +223,9 @@ def test_pause_until_unpaused_has_no_end(client, support_user, organization, dms
     client.post(url(organization, "pause", client_pk=dms.pk), {"minutes": 0, "reason": "Suspected leak"})
     dms.refresh_from_db()
     assert dms.status == ApiClient.Status.PAUSED and dms.paused_until is None
+    assert (
+        "until NT24 support unpauses it" in client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
+    )
 
 
 @pytest.mark.parametrize(
