@@ -6,12 +6,15 @@ budget / partner / capability; the budget is spent in Redis, or from a lease of 
 already counted there) and the JSON body. The organization's budget is large, so it is spent but never
 used up: this measures the steady state of a pilot within its budget. Load comes from 4 processes
 opening one connection per request (gunicorn's sync workers close connections anyway), for
-DURATION seconds per round, alternating the two URLs for ROUNDS rounds; the best round counts.
+DURATION seconds per round, alternating the URLs for ROUNDS rounds; the best round counts. /v1/me is
+measured twice: as configured, and on a second server with GATEWAY_LEASE_MAX=0 (every call counted in
+Redis, one round trip each) so the cost of the round trip is visible too.
 Also measured in process: the cost of authentication alone per request.
 
 Run: .venv/bin/python bench/me_bench.py   (uses DATABASE_URL / REDIS_URL like the app; SQLite if unset)
 """
 
+import contextlib
 import multiprocessing as mp
 import os
 import shutil
@@ -126,6 +129,31 @@ def setup_data():
     return token.plaintext, (organization, partner, support)
 
 
+@contextlib.contextmanager
+def serve(extra_env: dict | None = None):
+    """gunicorn with WORKERS sync workers on a free port, serving the portal plus /bench/bare."""
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)])}
+    bind = ["--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [gunicorn, "--config", str(BENCH / "_me_gunicorn.py"), "--workers", str(WORKERS), *bind, "portal.wsgi"],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def auth_cost(token: str, iterations: int = 3000) -> tuple[float, float, float]:
     """Microseconds per call: authentication of a cached caller, of a caller not cached yet (one query),
     and the whole gateway (authentication + rules 2-4, the budget from the lease or Redis)."""
@@ -185,42 +213,34 @@ def main() -> int:
 
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     store = settings.RATELIMIT_STORAGE_URI.split("://")[0]
-    port = free_port()
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)])}
-    bind = ["--bind", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(
-        [gunicorn, "--config", str(BENCH / "_me_gunicorn.py"), "--workers", str(WORKERS), *bind, "portal.wsgi"],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        auth_header = {"Authorization": f"Bearer {token}"}
-        # Warm up both workers (imports, connections, caches).
+    auth_header = {"Authorization": f"Bearer {token}"}
+    bare_runs, me_runs, unleased_runs, me_errors = [], [], [], 0
+    # The same server twice: as configured (leases on), then with every request counted in Redis.
+    with serve() as port, serve({"GATEWAY_LEASE_MAX": "0"}) as unleased_port:
+        # Warm up the workers (imports, connections, caches).
         measure(port, "/bench/bare", {})
         measure(port, "/v1/me", auth_header)
-        bare_runs, me_runs, me_errors = [], [], 0
+        measure(unleased_port, "/v1/me", auth_header)
         for _ in range(ROUNDS):
             bare_rps, _ = measure(port, "/bench/bare", {})
             me_rps, errors = measure(port, "/v1/me", auth_header)
+            unleased_rps, unleased_errors = measure(unleased_port, "/v1/me", auth_header)
             bare_runs.append(bare_rps)
             me_runs.append(me_rps)
-            me_errors += errors
-            print(f"round: bare {bare_rps:,.0f} req/s · /v1/me {me_rps:,.0f} req/s ({errors} non-200)")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+            unleased_runs.append(unleased_rps)
+            me_errors += errors + unleased_errors
+            print(
+                f"round: bare {bare_rps:,.0f} req/s · /v1/me {me_rps:,.0f} req/s · "
+                f"/v1/me without leases {unleased_rps:,.0f} req/s ({errors + unleased_errors} non-200)"
+            )
     auth_us, cold_us, gateway_us = auth_cost(token)
-    bare, me = max(bare_runs), max(me_runs)
+    bare, me, unleased = max(bare_runs), max(me_runs), max(unleased_runs)
     notes = f"gunicorn {WORKERS} sync workers, {LOADERS} load processes, {DURATION:.0f}s x {ROUNDS} rounds, best; db={db}, budget store={store}"
     print(f"\nbare Django JSON view: {bare:,.0f} req/s")
     print(f"GET /v1/me:           {me:,.0f} req/s  ({me / bare:.0%} of bare; target >= 60%)")
+    print(
+        f"  without leases:     {unleased:,.0f} req/s  ({unleased / bare:.0%} of bare; one Redis round trip per call)"
+    )
     print(
         f"authentication alone: {auth_us:,.0f} µs/request (cached caller), {cold_us:,.0f} µs on a cache miss "
         f"(one query); whole gateway (auth + rules + budget): {gateway_us:,.0f} µs/request"
@@ -237,6 +257,14 @@ def main() -> int:
         notes=f"{me / bare:.1%} of the bare view; {notes}",
     )
     report("/v1/me share of bare view", round(100 * me / bare, 1), "%", baseline=60, baseline_label="target")
+    report(
+        "GET /v1/me, every request counted in Redis (GATEWAY_LEASE_MAX=0)",
+        round(unleased, 1),
+        "req/s",
+        baseline=round(0.6 * bare, 1),
+        baseline_label="60% of the bare view (target)",
+        notes=f"{unleased / bare:.1%} of the bare view; one Redis round trip per call; {notes}",
+    )
     report(
         "authentication per request",
         round(auth_us, 1),

@@ -113,3 +113,14 @@ def pilot_organization(*, capabilities=("webhooks", "kycSelfServiceInvitations",
     for capability in capabilities:
         CapabilityGrantFactory(organization=organization, capability=capability, granted_by=support)
     return organization
+
+
+def budgeted_organization(limit: int):
+    """A pilot organization whose API budget is `limit` requests per minute, none spent yet."""
+    from portal.clients.ratelimit import organization_budget_reset
+
+    organization = pilot_organization()
+    organization.rate_limit_per_minute = limit
+    organization.save()
+    organization_budget_reset(organization=organization)
+    return organization

@@ -65,10 +65,12 @@ return {grant, current, ttl, generation, before, 0, running}
 """
 GENERATION_KEY = "nt24:gateway:generation"
 STREAK_EXPIRY_SECONDS = 86400
-# Leases: at most this many requests beyond the current one, and at most 1/DIVISOR of what remains,
-# so the last LEASE_DIVISOR requests of every window are counted one by one in Redis.
+# Leases: at most LEASE_MAX requests beyond the current one (GATEWAY_LEASE_MAX), at most 1/DIVISOR of what
+# remains (so the last LEASE_DIVISOR requests of every window are counted one by one in Redis), an eighth
+# of the process's recent calls, and none for a process with fewer than LEASE_MIN_DEMAND recent calls.
 LEASE_MAX = 50
 LEASE_DIVISOR = 64
+LEASE_MIN_DEMAND = 32
 DEFAULT_LEASE_SECONDS = 0.5
 # Without Redis (`make run`, one web process) the runs of 429s are counted in this process.
 _local_streaks: dict = {}
@@ -86,7 +88,26 @@ class _Lease:
     running: frozenset  # clients on a run of 429s at claim time: they go to Redis one by one
 
 
+@dataclass
+class _Demand:
+    """How many /v1 calls of an organization this process served lately (two lease-long buckets)."""
+
+    started: float
+    current: int = 0
+    previous: int = 0
+
+    def note(self, now: float, period: float) -> int:
+        """Count one call; returns the calls of the last one to two periods."""
+        if now - self.started >= period:
+            self.previous = self.current if now - self.started < 2 * period else 0
+            self.current = 0
+            self.started = now
+        self.current += 1
+        return self.current + self.previous
+
+
 _leases: dict = {}
+_demand: dict = {}
 _known_generation: list = [None]
 _running_clients: set = set()
 
@@ -146,49 +167,66 @@ def _lease_seconds() -> float:
     return float(getattr(settings, "GATEWAY_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
 
 
+def _lease_max() -> int:
+    """How many requests a lease may hold beyond the current one (0: every request counted in Redis)."""
+    if _lease_seconds() <= 0:
+        return 0
+    return max(0, int(getattr(settings, "GATEWAY_LEASE_MAX", LEASE_MAX)))
+
+
 def organization_budget_hit(*, organization, client_id=None) -> BudgetState:
     """Spend exactly one request of the organization's budget in the store (atomic); `allowed` is False
     when it is used up. With `client_id`, also keeps that client's run of consecutive 429s."""
-    return _spend(organization, client_id, lease=False)
+    return _spend(organization, client_id, lease_max=0)
 
 
 def organization_budget_take(*, organization, client_id) -> BudgetState:
     """Spend one request for a /v1 call: from this process's lease when it holds one, else in Redis.
 
     While much of the window remains, the Redis call grants a few requests more than asked (at most
-    LEASE_MAX, at most 1/LEASE_DIVISOR of what remains); this process hands them out for at most
+    GATEWAY_LEASE_MAX, at most 1/LEASE_DIVISOR of what remains); this process hands them out for at most
     GATEWAY_LEASE_SECONDS, and only while the gateway generation it read with them is the newest it has
     seen. The budget is never exceeded (every request is counted in Redis before it is admitted); the
     last LEASE_DIVISOR requests of a window go to Redis one by one, as do clients on a run of 429s."""
-    if str(client_id) not in _running_clients:
-        with _lock:
-            lease = _leases.get(organization.pk)
-            if (
-                lease is not None
-                and lease.units > 0
-                and lease.expires > time.monotonic()
-                and lease.generation == _known_generation[0]
-                and str(client_id) not in lease.running
-            ):
-                lease.units -= 1
-                limit = max(int(organization.rate_limit_per_minute), 1)
-                return BudgetState(
-                    allowed=True,
-                    limit=limit,
-                    remaining=max(0, limit - (lease.count - lease.units)),
-                    reset_seconds=max(0, math.ceil(lease.reset_at - time.time())),
-                    generation=lease.generation,
-                )
-    return _spend(organization, client_id, lease=True)
+    now = time.monotonic()
+    period = _lease_seconds()
+    with _lock:
+        demand = _demand.get(organization.pk)
+        if demand is None:
+            demand = _demand[organization.pk] = _Demand(started=now)
+        recent = demand.note(now, period) if period > 0 else 0
+        lease = _leases.get(organization.pk)
+        if (
+            str(client_id) not in _running_clients
+            and lease is not None
+            and lease.units > 0
+            and lease.expires > now
+            and lease.generation == _known_generation[0]
+            and str(client_id) not in lease.running
+        ):
+            lease.units -= 1
+            limit = max(int(organization.rate_limit_per_minute), 1)
+            return BudgetState(
+                allowed=True,
+                limit=limit,
+                remaining=max(0, limit - (lease.count - lease.units)),
+                reset_seconds=max(0, math.ceil(lease.reset_at - time.time())),
+                generation=lease.generation,
+            )
+    # Leases only pay off for a busy process: lease an eighth of what it served in the last lease time
+    # or two, and nothing below LEASE_MIN_DEMAND calls, so a lease is used up long before it expires
+    # and a process that goes quiet leaves (almost) nothing unused.
+    extra = min(_lease_max(), recent // 8) if recent >= LEASE_MIN_DEMAND else 0
+    return _spend(organization, client_id, lease_max=extra)
 
 
-def _spend(organization, client_id, *, lease: bool) -> BudgetState:
+def _spend(organization, client_id, *, lease_max: int) -> BudgetState:
     item = _item(organization)
     storage = _limiter().storage
     key = item.key_for(_key(organization))
     try:
         if isinstance(storage, RedisStorage):
-            return _spend_redis(storage, organization, item, key, client_id, lease)
+            return _spend_redis(storage, organization, item, key, client_id, lease_max)
         count = storage.incr(key, item.get_expiry(), amount=1)
         reset = max(0, math.ceil(storage.get_expiry(key) - time.time()))
         allowed = count <= item.amount
@@ -212,12 +250,12 @@ def _spend(organization, client_id, *, lease: bool) -> BudgetState:
     )
 
 
-def _spend_redis(storage, organization, item, key, client_id, lease: bool) -> BudgetState:
+def _spend_redis(storage, organization, item, key, client_id, lease_max: int) -> BudgetState:
     script = _scripts.get(id(storage))
     if script is None:
         script = _scripts[id(storage)] = storage.get_connection().register_script(_SPEND)
     keys = [storage.prefixed_key(key), GENERATION_KEY, _streak_key(organization.pk)]
-    args = [item.get_expiry(), item.amount, str(client_id), LEASE_MAX if lease else 0, LEASE_DIVISOR]
+    args = [item.get_expiry(), item.amount, str(client_id), lease_max, LEASE_DIVISOR]
     claimed = time.monotonic()
     granted, count, ttl_ms, generation, before, after, running = script(keys, [*args, STREAK_EXPIRY_SECONDS])
     granted, count, ttl_ms, generation = int(granted), int(count), int(ttl_ms), int(generation)
@@ -324,6 +362,7 @@ def budget_local_state_clear() -> None:
     """Forget this process's leases and runs of 429s (tests; a fresh process starts like this)."""
     with _lock:
         _leases.clear()
+        _demand.clear()
         _running_clients.clear()
         _local_streaks.clear()
         _known_generation[0] = None

@@ -17,7 +17,7 @@ from portal.clients.credentials import (
 from portal.clients.gateway_cache import gateway_changed
 from portal.clients.models import AccessToken, ApiClient, ClientSecret
 from portal.clients.ratelimit import client_streak_reset
-from portal.clients.usage import usage_count
+from portal.clients.usage import usage_count, usage_flush
 from portal.core.audit import Actor, audit_record
 
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
@@ -277,7 +277,7 @@ def client_pause(*, actor: Actor, client: ApiClient, minutes: int, reason: str, 
     client-paused with Retry-After until the pause ends or support unpauses it."""
     now = now or timezone.now()
     client = _lock_client(client)
-    reason = reason.strip()
+    reason = reason.strip().rstrip(".").strip()  # shown as "… paused: <reason>."
     if client.status != ApiClient.Status.ACTIVE:
         raise ValidationError("Only an active client can be paused.")
     if minutes not in PAUSE_DURATIONS_MINUTES:
@@ -297,7 +297,12 @@ def client_pause(*, actor: Actor, client: ApiClient, minutes: int, reason: str, 
         before=before,
         after={"status": client.status, "pausedUntil": client.paused_until, "reason": client.pause_reason},
     )
-    transaction.on_commit(lambda: usage_count(client_id=client.pk, pauses=1, now=now))
+
+    def count_pause():
+        usage_count(client_id=client.pk, pauses=1, now=now)
+        usage_flush()  # support looks at the chart right after pausing
+
+    transaction.on_commit(count_pause)
     return client
 
 

@@ -251,6 +251,7 @@ SPECTACULAR_SETTINGS = {
 GATEWAY_STATE_TTL_SECONDS = float(os.environ.get("GATEWAY_STATE_TTL_SECONDS", "30"))
 GATEWAY_CACHE_MAX_AGE_SECONDS = float(os.environ.get("GATEWAY_CACHE_MAX_AGE_SECONDS", "60"))
 GATEWAY_LEASE_SECONDS = float(os.environ.get("GATEWAY_LEASE_SECONDS", "0.5"))
+GATEWAY_LEASE_MAX = int(os.environ.get("GATEWAY_LEASE_MAX", "50"))  # 0: count every request in Redis
 CLIENT_USAGE_FLUSH_SECONDS = float(os.environ.get("CLIENT_USAGE_FLUSH_SECONDS", "10"))
 
 # Security headers and the built-in Content Security Policy (nonces, no CDN).

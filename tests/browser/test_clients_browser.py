@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from portal.clients.services import client_create
@@ -69,3 +70,29 @@ def test_admin_creates_a_client_sees_the_secret_once_and_support_rotates(
     expect(page.get_by_text("in rotation window").first).to_be_visible()
     expect(page.get_by_role("button", name="End overlap now")).to_be_visible()
     shot("overlap")
+
+
+@pytest.mark.allow_browser_errors(r"HTTP 422: POST .*/pause$", r"status of 422 .*/pause\)")
+def test_support_pauses_a_client_from_its_page(page, login, shot, organization, support_user):
+    from portal.clients.models import ApiClient
+
+    client, _ = client_create(actor=Actor.system(), organization=organization, name="DMS")
+    login(support_user, via_form=False)
+    page.goto(f"/organizations/{organization.pk}/clients/{client.pk}/")
+    page.get_by_role("button", name="Pause client").click()
+    dialog = page.locator("#pause-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("1 hour").check()
+    dialog.get_by_role("button", name="Pause now").click()  # no reason yet: the browser's own check stops it
+    expect(dialog.get_by_label("Reason")).to_be_focused()
+    dialog.get_by_label("Reason").fill("   ")  # only spaces: the server refuses it inline
+    dialog.get_by_role("button", name="Pause now").click()
+    expect(dialog.get_by_text("This field is required.")).to_be_visible()
+    shot("pause-error")
+    dialog.get_by_label("Reason").fill("Runaway retry loop")
+    dialog.get_by_role("button", name="Pause now").click()
+    expect(page.get_by_text("Runaway retry loop")).to_be_visible()
+    expect(page.get_by_role("button", name="Unpause now")).to_be_visible()
+    shot("paused")
+    client.refresh_from_db()
+    assert client.status == ApiClient.Status.PAUSED

@@ -14,7 +14,7 @@ from portal.clients.usage import usage_flush
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
 from tests.conftest import bearer_client_for
-from tests.factories import PartnerFactory, pilot_organization
+from tests.factories import PartnerFactory, budgeted_organization, pilot_organization
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.clients.gateway_urls")]
 
@@ -159,16 +159,8 @@ def budget_store(request, settings):
     return "memory://"
 
 
-def _limited_org(limit):
-    organization = pilot_organization()
-    organization.rate_limit_per_minute = limit
-    organization.save()
-    organization_budget_reset(organization=organization)
-    return organization
-
-
 def test_budget_is_shared_by_every_client_of_the_organization():
-    organization = _limited_org(3)
+    organization = budgeted_organization(3)
     api_a, _ = bearer_client_for(organization, name="A")
     api_b, _ = bearer_client_for(organization, name="B")
     assert api_a.get("/v1/me").status_code == 200
@@ -180,13 +172,13 @@ def test_budget_is_shared_by_every_client_of_the_organization():
     assert response["RateLimit-Policy"] == '"org";q=3;w=60'
     assert response["RateLimit"].startswith('"org";r=0;t=')
     assert body["limit"] == 3
-    other = _limited_org(3)
+    other = budgeted_organization(3)
     api_other, _ = bearer_client_for(other)
     assert api_other.get("/v1/me").status_code == 200
 
 
 def test_ten_consecutive_429s_pause_the_client_for_15_minutes(budget_store):
-    organization = _limited_org(1)
+    organization = budgeted_organization(1)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     for _ in range(9):
@@ -214,7 +206,7 @@ def test_ten_consecutive_429s_pause_the_client_for_15_minutes(budget_store):
 
 
 def test_a_success_resets_the_consecutive_count(budget_store):
-    organization = _limited_org(1)
+    organization = budgeted_organization(1)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     for _ in range(9):
@@ -230,7 +222,7 @@ def test_a_success_resets_the_consecutive_count(budget_store):
 
 
 def test_429s_of_another_client_do_not_pause_this_one(budget_store):
-    organization = _limited_org(1)
+    organization = budgeted_organization(1)
     api_a, client_a = bearer_client_for(organization, name="A")
     api_b, client_b = bearer_client_for(organization, name="B")
     assert api_a.get("/v1/me").status_code == 200
@@ -244,7 +236,7 @@ def test_429s_of_another_client_do_not_pause_this_one(budget_store):
 
 
 def test_rate_limit_comes_before_partner_and_capability():
-    organization = _limited_org(1)
+    organization = budgeted_organization(1)
     api, _ = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     problem(api.get(f"/v1/partners/{uuid.uuid4()}/orders"), "rate-limited", 429)

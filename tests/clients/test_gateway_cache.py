@@ -16,15 +16,13 @@ from portal.clients.gateway_cache import gateway_cache_clear
 from portal.clients.models import AccessToken, ApiClient
 from portal.clients.ratelimit import (
     GENERATION_KEY,
-    LEASE_DIVISOR,
     LEASE_MAX,
     _limiter,
     organization_budget_peek,
-    organization_budget_reset,
     organization_budget_take,
 )
 from tests.conftest import bearer_client_for
-from tests.factories import pilot_organization
+from tests.factories import budgeted_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -38,40 +36,58 @@ def _elsewhere_commits():
     _redis().incr(GENERATION_KEY)
 
 
-def _org(limit):
-    organization = pilot_organization()
-    organization.rate_limit_per_minute = limit
-    organization.save()
-    organization_budget_reset(organization=organization)
-    return organization
+LEASE_SECONDS = 0.2
 
 
 @pytest.fixture
 def short_leases(settings):
-    settings.GATEWAY_LEASE_SECONDS = 0.05
+    settings.GATEWAY_LEASE_SECONDS = LEASE_SECONDS
 
 
-def _lease_over():
-    time.sleep(0.06)
+def _leased_units(organization) -> int:
+    lease = ratelimit._leases.get(organization.pk)
+    return lease.units if lease is not None and lease.expires > time.monotonic() else 0
 
 
-@pytest.mark.parametrize("limit", [60, 100_000], ids=["counted-one-by-one", "leased"])
-def test_a_token_revoked_in_another_process_is_refused(redis_budget, short_leases, limit):
-    organization = _org(limit)
+def _busy(organization):
+    """Make this process a busy one for the organization (leases go only to busy processes), until it
+    holds a lease with a few requests left."""
+    for _ in range(10 * ratelimit.LEASE_MIN_DEMAND):
+        organization_budget_take(organization=organization, client_id=uuid.uuid4())
+        if _leased_units(organization) >= 3:
+            return
+    raise AssertionError("no lease after many calls")
+
+
+def test_a_token_revoked_in_another_process_is_refused_on_its_next_call(redis_budget):
+    organization = budgeted_organization(60)  # small budget: every call is counted in Redis
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     assert api.get("/v1/me").status_code == 200  # served from the cache
     AccessToken.objects.filter(client=client).update(revoked_at=timezone.now())
     _elsewhere_commits()
-    if limit > LEASE_DIVISOR:
-        _lease_over()  # a lease read before the change is used for at most GATEWAY_LEASE_SECONDS
     response = api.get("/v1/me")
     assert response.status_code == 401
     assert response.json()["type"].endswith("/invalid-token")
 
 
+def test_a_busy_process_sees_a_revocation_elsewhere_within_the_lease_time(redis_budget, short_leases):
+    organization = budgeted_organization(100_000)
+    api, client = bearer_client_for(organization)
+    _busy(organization)
+    assert api.get("/v1/me").status_code == 200
+    assert _leased_units(organization) > 0
+    AccessToken.objects.filter(client=client).update(revoked_at=timezone.now())
+    _elsewhere_commits()
+    started = time.monotonic()
+    while api.get("/v1/me").status_code == 200:  # served from the lease read before the change
+        assert time.monotonic() - started < LEASE_SECONDS + 0.1
+    response = api.get("/v1/me")
+    assert response.status_code == 401 and response.json()["type"].endswith("/invalid-token")
+
+
 def test_a_pause_in_another_process_is_seen_and_the_request_is_given_back(redis_budget):
-    organization = _org(60)
+    organization = budgeted_organization(60)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     before = organization_budget_peek(organization=organization).remaining
@@ -86,7 +102,7 @@ def test_a_pause_in_another_process_is_seen_and_the_request_is_given_back(redis_
 
 
 def test_a_dpa_withdrawn_in_another_process_closes_the_gate(redis_budget):
-    organization = _org(60)
+    organization = budgeted_organization(60)
     api, _ = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     organization.dpas.update(revoked_at=timezone.now())
@@ -96,7 +112,7 @@ def test_a_dpa_withdrawn_in_another_process_closes_the_gate(redis_budget):
 
 def test_without_a_generation_change_the_cached_caller_is_used(redis_budget):
     """The other side of the tests above: proof that the cache is really in play."""
-    organization = _org(60)
+    organization = budgeted_organization(60)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     ApiClient.objects.filter(pk=client.pk).update(name="Renamed behind the ORM")
@@ -106,7 +122,7 @@ def test_without_a_generation_change_the_cached_caller_is_used(redis_budget):
 
 
 def test_a_change_through_the_orm_is_seen_at_once_in_this_process(redis_budget):
-    organization = _org(100_000)
+    organization = budgeted_organization(100_000)
     api, client = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200
     client.name = "Renamed"
@@ -117,7 +133,7 @@ def test_a_change_through_the_orm_is_seen_at_once_in_this_process(redis_budget):
 def test_leases_never_let_more_through_than_the_budget(redis_budget):
     """Leased requests are counted in Redis before they are handed out: a process that dies (its lease
     dropped) can only leave requests unused, never admit extra ones."""
-    organization = _org(1000)
+    organization = budgeted_organization(1000)
     client_id = uuid.uuid4()
     admitted = 0
     for attempt in range(1500):
@@ -131,7 +147,7 @@ def test_leases_never_let_more_through_than_the_budget(redis_budget):
 def test_threads_of_one_process_share_its_leases_exactly(redis_budget, settings):
     """Threads of one worker share its leases: the budget is let through to the request."""
     settings.GATEWAY_LEASE_SECONDS = 30
-    organization = _org(500)
+    organization = budgeted_organization(500)
     barrier = threading.Barrier(8)
 
     def spend(_):
@@ -144,7 +160,7 @@ def test_threads_of_one_process_share_its_leases_exactly(redis_budget, settings)
 
 
 def test_the_last_requests_of_a_window_are_counted_one_by_one(redis_budget):
-    organization = _org(1000)
+    organization = budgeted_organization(1000)
     client_id = uuid.uuid4()
     states = [organization_budget_take(organization=organization, client_id=client_id) for _ in range(1000)]
     assert all(state.allowed for state in states)
@@ -158,24 +174,36 @@ def test_the_last_requests_of_a_window_are_counted_one_by_one(redis_budget):
 
 
 def test_a_client_on_a_run_of_429s_is_counted_in_redis_even_under_a_lease(redis_budget, short_leases):
-    organization = _org(100_000)
+    organization = budgeted_organization(100_000)
     api_a, _ = bearer_client_for(organization, name="A")
     api_b, client_b = bearer_client_for(organization, name="B")
     assert api_a.get("/v1/me").status_code == 200
-    # Client B had 5 refusals in another process; A's next lease claim learns it, so B's next admitted
+    # Client B had 5 refusals in another process; the next lease claim learns it, so B's next admitted
     # request goes to Redis and ends the run there (and in the database's mirror).
     _redis().hset(f"nt24:gateway:429s:{organization.pk}", str(client_b.pk), 5)
     ApiClient.objects.filter(pk=client_b.pk).update(consecutive_429s=5)
-    _lease_over()
+    time.sleep(LEASE_SECONDS + 0.01)
+    _busy(organization)
     assert api_a.get("/v1/me").status_code == 200
+    assert _leased_units(organization) > 0
     assert api_b.get("/v1/me").status_code == 200
     assert _redis().hget(f"nt24:gateway:429s:{organization.pk}", str(client_b.pk)) is None
     client_b.refresh_from_db()
     assert client_b.consecutive_429s == 0
 
 
+def test_a_quiet_process_takes_no_lease(redis_budget):
+    """Leases go to busy processes only: one that serves a call now and then leaves nothing unused."""
+    organization = budgeted_organization(100_000)
+    for used in range(1, ratelimit.LEASE_MIN_DEMAND):
+        state = organization_budget_take(organization=organization, client_id=uuid.uuid4())
+        assert state.remaining == 100_000 - used
+    assert _leased_units(organization) == 0
+    assert organization_budget_peek(organization=organization).remaining == 100_000 - (ratelimit.LEASE_MIN_DEMAND - 1)
+
+
 def test_redis_down_means_no_cache_and_no_lease(settings, django_assert_num_queries):
-    organization = _org(60)
+    organization = budgeted_organization(60)
     settings.RATELIMIT_STORAGE_URI = "redis://127.0.0.1:1/0"  # nothing listens there
     api, _ = bearer_client_for(organization)
     assert api.get("/v1/me").status_code == 200  # fail open
@@ -184,3 +212,13 @@ def test_redis_down_means_no_cache_and_no_lease(settings, django_assert_num_quer
             assert api.get("/v1/me").status_code == 200
     assert organization.pk not in ratelimit._leases
     gateway_cache_clear()
+
+
+def test_leases_can_be_switched_off(redis_budget, settings):
+    settings.GATEWAY_LEASE_MAX = 0
+    organization = budgeted_organization(100_000)
+    for used in range(1, 6):
+        state = organization_budget_take(organization=organization, client_id=uuid.uuid4())
+        assert state.allowed and state.remaining == 100_000 - used
+    assert organization.pk not in ratelimit._leases
+    assert organization_budget_peek(organization=organization).remaining == 100_000 - 5

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal.clients.models import ApiClient, ClientSecret
+from portal.clients.models import ApiClient, ClientSecret, ClientUsageHour
 from portal.clients.services import client_create, client_secret_rotate
 from portal.clients.usage import usage_count, usage_flush
 from portal.core.audit import Actor
@@ -185,7 +185,9 @@ def test_list_htmx_partial(client, viewer_user, organization, dms):
     assert 'id="client-table"' in html and "<html" not in html
 
 
-def test_support_pauses_a_client_now_and_its_calls_are_refused(client, support_user, admin_user, organization):
+def test_support_pauses_a_client_now_and_its_calls_are_refused(
+    client, support_user, admin_user, organization, django_capture_on_commit_callbacks
+):
     from tests.conftest import bearer_client_for
 
     api, dms = bearer_client_for(organization)
@@ -195,11 +197,12 @@ def test_support_pauses_a_client_now_and_its_calls_are_refused(client, support_u
     assert client.post(url(organization, "pause", client_pk=dms.pk), {"minutes": 60, "reason": "x"}).status_code == 403
     client.force_login(support_user)
     assert "Pause client" in client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
-    response = client.post(
-        url(organization, "pause", client_pk=dms.pk),
-        {"minutes": 60, "reason": "Runaway retry loop"},
-        HTTP_HX_REQUEST="true",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url(organization, "pause", client_pk=dms.pk),
+            {"minutes": 60, "reason": "Runaway retry loop."},
+            HTTP_HX_REQUEST="true",
+        )
     assert response.status_code == 200 and response["HX-Redirect"] == url(organization, "detail", client_pk=dms.pk)
     dms.refresh_from_db()
     assert dms.status == ApiClient.Status.PAUSED and dms.pause_reason == "Runaway retry loop"
@@ -211,7 +214,8 @@ def test_support_pauses_a_client_now_and_its_calls_are_refused(client, support_u
     assert "Runaway retry loop" in refused.json()["detail"]
     assert 3590 <= int(refused["Retry-After"]) <= 3600
     html = client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
-    assert "Runaway retry loop" in html and "Unpause now" in html and "Pause client" not in html
+    assert "Reason: Runaway retry loop." in html and "Unpause now" in html and "Pause client" not in html
+    assert ClientUsageHour.objects.get(client=dms).pauses == 1
 
 
 def test_pause_until_unpaused_has_no_end(client, support_user, organization, dms):
@@ -219,6 +223,9 @@ def test_pause_until_unpaused_has_no_end(client, support_user, organization, dms
     client.post(url(organization, "pause", client_pk=dms.pk), {"minutes": 0, "reason": "Suspected leak"})
     dms.refresh_from_db()
     assert dms.status == ApiClient.Status.PAUSED and dms.paused_until is None
+    assert (
+        "until NT24 support unpauses it" in client.get(url(organization, "detail", client_pk=dms.pk)).content.decode()
+    )
 
 
 @pytest.mark.parametrize(

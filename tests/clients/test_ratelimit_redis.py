@@ -8,24 +8,16 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from portal.clients.models import ApiClient
-from portal.clients.ratelimit import organization_budget_hit, organization_budget_reset
+from portal.clients.ratelimit import organization_budget_hit
 from portal.clients.services import access_token_issue, client_create
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
-from tests.factories import pilot_organization
-
-
-def _org(limit):
-    organization = pilot_organization()
-    organization.rate_limit_per_minute = limit
-    organization.save()
-    organization_budget_reset(organization=organization)
-    return organization
+from tests.factories import budgeted_organization
 
 
 @pytest.mark.django_db
 def test_budget_is_exact_under_threads(redis_budget):
-    organization = _org(137)
+    organization = budgeted_organization(137)
     barrier = threading.Barrier(16)
 
     def spend(_):
@@ -39,7 +31,7 @@ def test_budget_is_exact_under_threads(redis_budget):
 
 @pytest.mark.django_db
 def test_two_organizations_have_separate_budgets(redis_budget):
-    a, b = _org(5), _org(5)
+    a, b = budgeted_organization(5), budgeted_organization(5)
     assert sum(organization_budget_hit(organization=a).allowed for _ in range(8)) == 5
     assert sum(organization_budget_hit(organization=b).allowed for _ in range(8)) == 5
     state = organization_budget_hit(organization=a)
@@ -50,7 +42,7 @@ def test_two_organizations_have_separate_budgets(redis_budget):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent HTTP requests need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_api_calls_from_several_clients_share_one_exact_budget(redis_budget):
-    organization = _org(40)
+    organization = budgeted_organization(40)
     tokens = []
     for name in ("DMS", "Accounting", "CRM"):
         client, issued = client_create(actor=Actor.system(), organization=organization, name=name)
