@@ -71,17 +71,19 @@ def test_a_token_revoked_in_another_process_is_refused_on_its_next_call(redis_bu
     assert response.json()["type"].endswith("/invalid-token")
 
 
-def test_a_busy_process_sees_a_revocation_elsewhere_within_the_lease_time(redis_budget, short_leases):
+def test_a_busy_process_sees_a_revocation_elsewhere_once_its_lease_ends(redis_budget, short_leases):
     organization = budgeted_organization(100_000)
     api, client = bearer_client_for(organization)
     _busy(organization)
     assert api.get("/v1/me").status_code == 200
-    assert _leased_units(organization) > 0
+    leased = _leased_units(organization)
+    assert leased > 0
     AccessToken.objects.filter(client=client).update(revoked_at=timezone.now())
     _elsewhere_commits()
-    started = time.monotonic()
+    stale = 0
     while api.get("/v1/me").status_code == 200:  # served from the lease read before the change
-        assert time.monotonic() - started < LEASE_SECONDS + 0.1
+        stale += 1
+        assert stale <= leased  # the lease ends when used up (or after GATEWAY_LEASE_SECONDS)
     response = api.get("/v1/me")
     assert response.status_code == 401 and response.json()["type"].endswith("/invalid-token")
 
