@@ -68,6 +68,34 @@ def test_me_has_an_example_and_rate_limit_headers(schema):
     assert "Retry-After" in schema["paths"]["/v1/me"]["get"]["responses"]["429"]["headers"]
 
 
+def test_links_lead_from_what_a_call_creates_or_lists_to_its_operations(schema):
+    operations = {
+        operation["operationId"]: operation for item in schema["paths"].values() for operation in item.values()
+    }
+    links = {
+        (operation_id, status, name): link
+        for operation_id, operation in operations.items()
+        for status, response in operation["responses"].items()
+        for name, link in response.get("links", {}).items()
+    }
+    assert links[("buyers_upsert", "201", "buyers_retrieve")]["parameters"] == {
+        "seller_id": "$request.path.seller_id",
+        "buyer_id": "$response.body#/id",
+    }
+    assert links[("webhooks_endpoints_create", "201", "webhooks_endpoints_destroy")]["parameters"] == {
+        "endpoint_id": "$response.body#/id"
+    }
+    assert links[("webhooks_deliveries_list", "200", "webhooks_deliveries_replay")]["parameters"] == {
+        "delivery_id": "$response.body#/data/0/id"
+    }
+    assert ("kyc_invitations_create", "201", "kyc_invitations_revoke") in links
+    assert ("partners_list", "200", "buyers_upsert") in links
+    for (_source, _status, _name), link in links.items():
+        target = operations[link["operationId"]]
+        names = {parameter["name"] for parameter in target.get("parameters", [])}
+        assert set(link["parameters"]) <= names, link
+
+
 def test_swagger_ui_page_uses_sidecar_and_nonces(client):
     response = client.get("/docs/api/")
     html = response.content.decode()

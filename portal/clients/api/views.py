@@ -4,6 +4,7 @@ from rest_framework.response import Response
 
 from portal.clients.api.gateway import IntegrationAPIView
 from portal.clients.api.serializers import MeSerializer, PartnerListSerializer
+from portal.core.api.schema import FIRST_ITEM_ID, links_to
 
 _ME_EXAMPLE = {
     "organization": {
@@ -87,6 +88,8 @@ class MeView(IntegrationAPIView):
 
 
 class PartnerListView(IntegrationAPIView):
+    response_links = {("GET", 200): links_to("buyers_list", "buyers_upsert", seller_id=FIRST_ITEM_ID)}
+
     @extend_schema(
         operation_id="partners_list",
         summary="Authorized partners",

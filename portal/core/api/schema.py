@@ -1,7 +1,9 @@
-"""OpenAPI helpers: the reusable `Problem` component, problem responses with examples, and the
-gateway's auto schema that documents the rules every /v1 view shares (401/403/429, Idempotency-Key)."""
+"""OpenAPI helpers: the reusable `Problem` component, problem responses with examples, response links,
+and the gateway's auto schema that documents the rules every /v1 view shares (401/403/429, Idempotency-Key)."""
 
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -93,6 +95,31 @@ RATE_LIMIT_HEADERS = {
 }
 
 
+# Runtime expressions of OpenAPI links: where a linked operation takes its parameters from.
+BODY_ID = "$response.body#/id"
+FIRST_ITEM_ID = "$response.body#/data/0/id"
+
+
+def request_path(name: str) -> str:
+    return f"$request.path.{name}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: the operation a response leads to and where each of its parameters comes from."""
+
+    operation_id: str
+    parameters: Mapping[str, str]
+
+    def as_openapi(self) -> dict:
+        return {"operationId": self.operation_id, "parameters": dict(self.parameters)}
+
+
+def links_to(*operation_ids: str, **parameters: str) -> dict[str, Link]:
+    """`links_to("buyers_retrieve", "buyers_update", seller_id=request_path("seller_id"), buyer_id=BODY_ID)`."""
+    return {operation_id: Link(operation_id, parameters) for operation_id in operation_ids}
+
+
 class GatewayAutoSchema(AutoSchema):
     """Adds what every IntegrationAPIView does to its operations, so views only document their own problems."""
 
@@ -127,6 +154,10 @@ class GatewayAutoSchema(AutoSchema):
         for code, response in responses.items():
             if code.startswith("2"):
                 response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
+        # A view declares `response_links = {("POST", 201): links_to(...)}`: what its responses lead to.
+        for (method, code), links in getattr(self.view, "response_links", {}).items():
+            if method == self.method:
+                responses[str(code)]["links"] = {name: link.as_openapi() for name, link in links.items()}
         extra = problem_responses(*self._extra_problem_slugs())
         for (status, media_type), response in extra.items():
             code = str(status)

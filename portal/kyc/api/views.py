@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 
 from portal.clients.api.gateway import IntegrationAPIView
-from portal.core.api.schema import problem_responses
+from portal.core.api.schema import BODY_ID, FIRST_ITEM_ID, links_to, problem_responses, request_path
 from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
 from portal.core.problems import Problem
@@ -38,6 +38,40 @@ PAGING = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `nextCursor`."),
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 200, default 50."),
 ]
+SELLER = request_path("seller_id")
+BUYER = request_path("buyer_id")
+
+
+def _buyer_links(buyer_id: str):
+    return links_to(
+        "buyers_retrieve",
+        "buyers_update",
+        "buyers_compliance",
+        "kyc_documents_list",
+        "kyc_documents_upload",
+        "kyc_invitations_list",
+        "kyc_invitations_create",
+        seller_id=SELLER,
+        buyer_id=buyer_id,
+    )
+
+
+def _document_links(document_id: str):
+    return links_to(
+        "kyc_documents_retrieve", "kyc_documents_archive", seller_id=SELLER, buyer_id=BUYER, document_id=document_id
+    )
+
+
+def _invitation_links(invitation_id: str):
+    return links_to(
+        "kyc_invitations_resend",
+        "kyc_invitations_revoke",
+        seller_id=SELLER,
+        buyer_id=BUYER,
+        invitation_id=invitation_id,
+    )
+
+
 BuyerList = list_envelope(BuyerRepresentation, "BuyerList")
 DocumentList = list_envelope(DocumentRepresentation, "KycDocumentList")
 InvitationList = list_envelope(InvitationRepresentation, "SelfServiceInvitationList")
@@ -65,6 +99,12 @@ class BuyerCapabilityMixin:
 
 class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
     """Buyers of one authorized partner (seller): list, and upsert by VAT number."""
+
+    response_links = {
+        ("GET", 200): _buyer_links(FIRST_ITEM_ID),
+        ("POST", 201): _buyer_links(BODY_ID),
+        ("POST", 200): _buyer_links(BODY_ID),
+    }
 
     @extend_schema(
         operation_id="buyers_list",
@@ -123,6 +163,10 @@ class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
 class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
     """One buyer: read, edit, upgrade the KYC level."""
 
+    response_links = {
+        ("PATCH", 200): links_to("buyers_retrieve", "buyers_compliance", seller_id=SELLER, buyer_id=BUYER)
+    }
+
     @extend_schema(operation_id="buyers_retrieve", tags=["Buyers"], responses={200: BuyerRepresentation})
     def get(self, request, seller_id, buyer_id):
         buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
@@ -158,6 +202,8 @@ class BuyerComplianceView(IntegrationAPIView):
 
 
 class DocumentCollectionView(IntegrationAPIView):
+    response_links = {("GET", 200): _document_links(FIRST_ITEM_ID), ("POST", 201): _document_links(BODY_ID)}
+
     @extend_schema(
         operation_id="kyc_documents_list",
         tags=["KYC documents"],
@@ -234,6 +280,7 @@ class DocumentDetailView(IntegrationAPIView):
 
 class InvitationCollectionView(IntegrationAPIView):
     required_capability = "kycSelfServiceInvitations"
+    response_links = {("GET", 200): _invitation_links(FIRST_ITEM_ID), ("POST", 201): _invitation_links(BODY_ID)}
 
     @extend_schema(
         operation_id="kyc_invitations_list",
@@ -271,6 +318,7 @@ class InvitationCollectionView(IntegrationAPIView):
 
 class InvitationResendView(IntegrationAPIView):
     required_capability = "kycSelfServiceInvitations"
+    response_links = {("POST", 200): _invitation_links(request_path("invitation_id"))}
 
     @extend_schema(
         operation_id="kyc_invitations_resend",

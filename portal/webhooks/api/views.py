@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from portal.clients.api.gateway import IntegrationAPIView
-from portal.core.api.schema import problem_responses
+from portal.core.api.schema import BODY_ID, FIRST_ITEM_ID, links_to, problem_responses, request_path
 from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
 from portal.webhooks import selectors, services
@@ -18,6 +18,25 @@ from portal.webhooks.api import serializers as s
 from portal.webhooks.events import EVENT_TYPES
 
 TAGS = ["webhooks"]
+
+
+def _endpoint_links(endpoint_id: str):
+    return {
+        **links_to(
+            "webhooks_endpoints_retrieve",
+            "webhooks_endpoints_partial_update",
+            "webhooks_endpoints_destroy",
+            "webhooks_endpoints_secret_retrieve",
+            "webhooks_endpoints_rotate_secret",
+            "webhooks_endpoints_test",
+            endpoint_id=endpoint_id,
+        ),
+        **links_to("webhooks_deliveries_list", endpointId=endpoint_id),
+    }
+
+
+def _delivery_links(delivery_id: str):
+    return links_to("webhooks_deliveries_retrieve", "webhooks_deliveries_replay", delivery_id=delivery_id)
 
 
 class WebhooksAPIView(IntegrationAPIView):
@@ -52,6 +71,8 @@ class EventTypeListView(WebhooksAPIView):
 
 
 class EndpointListView(WebhooksAPIView):
+    response_links = {("GET", 200): _endpoint_links(FIRST_ITEM_ID), ("POST", 201): _endpoint_links(BODY_ID)}
+
     @extend_schema(
         operation_id="webhooks_endpoints_list",
         summary="List endpoints",
@@ -99,6 +120,8 @@ class EndpointListView(WebhooksAPIView):
 
 
 class EndpointDetailView(WebhooksAPIView):
+    response_links = {("PATCH", 200): _endpoint_links(request_path("endpoint_id"))}
+
     def _endpoint(self, endpoint_id):
         return access_endpoint(organization=self.organization, endpoint_id=endpoint_id)
 
@@ -186,6 +209,8 @@ class EndpointRotateSecretView(WebhooksAPIView):
 
 
 class EndpointTestView(WebhooksAPIView):
+    response_links = {("POST", 202): _delivery_links(BODY_ID)}
+
     @extend_schema(
         operation_id="webhooks_endpoints_test",
         summary="Send a test event",
@@ -228,6 +253,8 @@ def _filterset(organization, data):
 
 
 class DeliveryListView(WebhooksAPIView):
+    response_links = {("GET", 200): _delivery_links(FIRST_ITEM_ID)}
+
     @extend_schema(
         operation_id="webhooks_deliveries_list",
         summary="Delivery history",
@@ -260,6 +287,8 @@ class DeliveryDetailView(WebhooksAPIView):
 
 
 class DeliveryReplayView(WebhooksAPIView):
+    response_links = {("POST", 202): _delivery_links(BODY_ID)}
+
     @extend_schema(
         operation_id="webhooks_deliveries_replay",
         summary="Replay one delivery",
@@ -280,6 +309,8 @@ class DeliveryReplayView(WebhooksAPIView):
 
 
 class ReplayListView(WebhooksAPIView):
+    response_links = {("POST", 202): links_to("webhooks_replays_retrieve", replay_id=BODY_ID)}
+
     @extend_schema(
         operation_id="webhooks_replays_create",
         summary="Bulk replay by filter",
