@@ -1,10 +1,12 @@
 """The one FilterSet of the delivery history, shared by the pages, the API and bulk replay."""
 
 import uuid
+from datetime import UTC
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from portal.webhooks.events import EVENT_TYPES
 from portal.webhooks.models import WebhookDelivery
@@ -33,6 +35,21 @@ class EventIdFilter(django_filters.Filter):
     field_class = EventIdField
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant taken to UTC: PostgreSQL refuses UTC offsets beyond ±15:59, which Python accepts."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError as exc:
+            raise ValidationError("Enter a date and time between the years 1 and 9999 in UTC.", code="invalid") from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class DeliveryFilter(django_filters.FilterSet):
     endpointId = django_filters.UUIDFilter(field_name="endpoint_id", label="Endpoint")
     eventType = django_filters.ChoiceFilter(
@@ -40,8 +57,8 @@ class DeliveryFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(field_name="status", choices=WebhookDelivery.Status.choices)
     statusClass = django_filters.ChoiceFilter(label="Response", choices=STATUS_CLASSES, method="filter_status_class")
-    createdAfter = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="From")
-    createdBefore = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Until")
+    createdAfter = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="From")
+    createdBefore = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Until")
     eventId = EventIdFilter(field_name="event_id", label="Event id")
     partnerId = django_filters.UUIDFilter(field_name="partner_id", label="Partner")
 

@@ -171,6 +171,17 @@ def test_delivery_history_filters_and_keyset_pagination(api, organization, partn
     _problem(api.get(f"{BASE}/deliveries", {"cursor": "garbage!"}), 422, "validation-error")
 
 
+def test_delivery_history_takes_any_utc_offset_python_parses(api, api_endpoint):
+    # PostgreSQL refuses offsets beyond ±15:59; the filter compares in UTC instead (was a 500).
+    response = api.get(f"{BASE}/deliveries", {"createdAfter": "9065-12-28T02:17:09+20:58"})
+    assert response.status_code == 200, response.content
+    assert response.json()["data"] == []
+    assert api.get(f"{BASE}/deliveries", {"createdBefore": "2000-01-01T00:00:00-23:59"}).json()["data"] == []
+    # An instant that leaves the years 1-9999 once in UTC is a validation error, not an OverflowError.
+    _problem(api.get(f"{BASE}/deliveries", {"createdAfter": "9999-12-31T23:00:00-05:00"}), 422, "validation-error")
+    _problem(api.get(f"{BASE}/deliveries", {"createdBefore": "0001-01-01T01:00:00+05:00"}), 422, "validation-error")
+
+
 def test_replay_one_and_window(api, organization, api_endpoint):
     event = _deliveries(organization, api_endpoint, 1)[0]
     delivery = WebhookDelivery.objects.get(event=event)
