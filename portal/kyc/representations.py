@@ -1,5 +1,6 @@
 """The JSON shapes of buyers, documents, invitations and the rollup: API responses and event payloads share them."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from portal.kyc.models import (
@@ -16,6 +17,8 @@ from portal.kyc.models import (
 class BuyerRepresentation(serializers.ModelSerializer):
     sellerId = serializers.UUIDField(source="partner_id", read_only=True)
     vatNumber = serializers.CharField(source="vat_number")
+    # Not an EmailField: its schema says `format: email`, which the empty string of a buyer without one breaks.
+    email = serializers.CharField(help_text="The buyer's e-mail address; an empty string when none is known.")
     countryCode = serializers.CharField(source="country_code")
     kycLevel = serializers.ChoiceField(source="kyc_level", choices=KycLevel.choices)
     viesResult = serializers.ChoiceField(source="vies_result", choices=ViesResult.choices)
@@ -74,6 +77,11 @@ class DocumentRepresentation(serializers.ModelSerializer):
 
 class InvitationRepresentation(serializers.ModelSerializer):
     buyerId = serializers.UUIDField(source="buyer_id")
+    locale = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        allow_blank=True,
+        help_text="Language of the e-mail and page; empty: the default e-mail language, the buyer's browser's page.",
+    )
     status = serializers.ChoiceField(choices=SelfServiceInvitation.Status.choices)
     expiresAt = serializers.DateTimeField(source="expires_at")
     sendCount = serializers.IntegerField(source="send_count")

@@ -68,6 +68,49 @@ def test_me_has_an_example_and_rate_limit_headers(schema):
     assert "Retry-After" in schema["paths"]["/v1/me"]["get"]["responses"]["429"]["headers"]
 
 
+def _json_schema(node):
+    """OpenAPI 3.0 `nullable: true` as JSON Schema's `null` type."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _json_schema(value) for key, value in node.items()}
+    if node.pop("nullable", False):
+        node = {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+def _conforms(schema, component: str, value: dict) -> None:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    document = {"$ref": f"#/components/schemas/{component}", "components": _json_schema(schema["components"])}
+    Draft202012Validator(document, format_checker=FormatChecker()).validate(value)
+
+
+def test_a_buyer_without_email_conforms_to_the_buyer_schema(schema, organization, partner):
+    from portal.kyc.representations import buyer_data
+    from portal.kyc.services import buyer_upsert
+
+    buyer, _ = buyer_upsert(
+        actor=Actor.system(), organization=organization, partner=partner, vat_number="DE811569869", name="No Mail"
+    )
+    assert buyer_data(buyer)["email"] == ""
+    _conforms(schema, "BuyerRepresentation", buyer_data(buyer))  # was `format: email`
+
+
+def test_an_invitation_without_locale_conforms_to_the_invitation_schema(schema, organization, partner):
+    from portal.kyc.representations import invitation_data
+    from portal.kyc.services import buyer_upsert, invitation_create
+
+    buyer, _ = buyer_upsert(
+        actor=Actor.system(), organization=organization, partner=partner, vat_number="DE811569869", name="Any"
+    )
+    invitation, _token = invitation_create(actor=Actor.system(), buyer=buyer, email="kyc@example.com")
+    invitation.refresh_from_db()
+    assert invitation_data(invitation)["locale"] == ""
+    _conforms(schema, "InvitationRepresentation", invitation_data(invitation))  # was enum en/de only
+
+
 def test_links_lead_from_what_a_call_creates_or_lists_to_its_operations(schema):
     operations = {
         operation["operationId"]: operation for item in schema["paths"].values() for operation in item.values()
