@@ -297,15 +297,7 @@ def endpoint_reenable_and_replay_missed(*, actor: Actor, endpoint: WebhookEndpoi
             .order_by("created_at")
         )
         rows = [
-            WebhookDelivery(
-                organization_id=endpoint.organization_id,
-                endpoint=endpoint,
-                event=event,
-                event_type=event.type,
-                partner_id=event.partner_id,
-                created_at=now,
-                next_attempt_at=now,
-            )
+            _first_delivery(endpoint, event, now)
             for event in events.iterator(chunk_size=2000)
             if _endpoint_wants(endpoint.subscriptions, partner_ids, event)
         ]
@@ -362,6 +354,19 @@ def events_fan_out_pending(*, min_age_seconds: float = 30, batch_size: int = 500
     return created
 
 
+def _first_delivery(endpoint: WebhookEndpoint, event: WebhookEvent, now) -> WebhookDelivery:
+    """An event's delivery to one endpoint, due now (not saved)."""
+    return WebhookDelivery(
+        organization_id=event.organization_id,
+        endpoint=endpoint,
+        event=event,
+        event_type=event.type,
+        partner_id=event.partner_id,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
 def _events_fan_out_locked(events: list[WebhookEvent]) -> int:
     """The deliveries of events the caller has locked and found not fanned out: one insert, one update."""
     endpoints_by_organization: dict = {}
@@ -372,15 +377,7 @@ def _events_fan_out_locked(events: list[WebhookEvent]) -> int:
         endpoints_by_organization.setdefault(endpoint.organization_id, []).append((endpoint, partner_ids))
     now = timezone.now()
     rows = [
-        WebhookDelivery(
-            organization_id=event.organization_id,
-            endpoint=endpoint,
-            event=event,
-            event_type=event.type,
-            partner_id=event.partner_id,
-            created_at=now,
-            next_attempt_at=now,
-        )
+        _first_delivery(endpoint, event, now)
         for event in events
         for endpoint, partner_ids in endpoints_by_organization.get(event.organization_id, ())
         if _endpoint_wants(endpoint.subscriptions, partner_ids, event)
