@@ -49,6 +49,11 @@ class WebhookEvent(models.Model):
 class WebhookEndpoint(models.Model):
     """Where an organization receives events: a URL, its subscriptions and its signing secret(s)."""
 
+    class BreakerState(models.TextChoices):
+        CLOSED = "CLOSED", "Closed (sending)"
+        OPEN = "OPEN", "Open (deferring deliveries)"
+        HALF_OPEN = "HALF_OPEN", "Half-open (one probe in flight)"
+
     class DisabledReason(models.TextChoices):
         NONE = "", "—"
         MANUAL = "MANUAL", "Disabled by a person"
@@ -77,6 +82,15 @@ class WebhookEndpoint(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     disable_warning_sent_at = models.DateTimeField(null=True, blank=True)
+    # Isolation: at most this many requests in flight to this endpoint across all workers.
+    max_concurrency = models.PositiveSmallIntegerField(default=6)
+    # Circuit breaker, kept by the delivery engine: OPEN defers due deliveries without a request until breaker_until.
+    breaker_state = models.CharField(max_length=10, choices=BreakerState.choices, default=BreakerState.CLOSED)
+    breaker_failures = models.PositiveIntegerField(default=0)
+    breaker_opened_at = models.DateTimeField(null=True, blank=True)
+    breaker_until = models.DateTimeField(null=True, blank=True)
+    breaker_reason = models.CharField(max_length=300, blank=True)
+    breaker_deferred_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
