@@ -18,6 +18,8 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", SHM if os.path.isdir(
 # Only the reverse proxy in front may set X-Forwarded-Proto; list its addresses (or "*" on a private network).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
+# The access log line with the token of /kyc/i/<token>/ and invitation links redacted (portal/core/token_links.py).
+logger_class = "portal.core.gunicorn_logging.RedactingLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # The runtime control socket is for interactive hosts; a container is managed by its orchestrator.

@@ -136,6 +136,9 @@ class SelfServiceInvitation(UUIDModel):
     email = models.EmailField()
     locale = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
     token_hash = models.CharField(max_length=64, unique=True)
+    # The link's token is rebuilt from this salt, the id and SECRET_KEY when the e-mail task runs, so the
+    # token itself is never stored nor put in a task's arguments (portal/kyc/services.py invitation_link_token).
+    token_salt = models.CharField(max_length=32, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     version = models.PositiveIntegerField(default=1)
     expires_at = models.DateTimeField(db_index=True)

@@ -1,9 +1,11 @@
 """Every write of the KYC area: buyers, VIES results, documents and self-service invitations."""
 
+import base64
 import hashlib
 import logging
 import random
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from portal.core.audit import Actor, audit_record
 from portal.core.problems import Problem
@@ -469,9 +472,32 @@ def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _new_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(32)  # 256 bits
-    return token, invitation_token_hash(token)
+LINK_TOKEN_KEY_SALT = "portal.kyc.invitation-link"
+
+
+def _link_token(invitation_id, token_salt: str, *, secret=None) -> str:
+    """HMAC-SHA256 of (id, salt) under SECRET_KEY: 256 bits, like Django's password reset tokens."""
+    value = f"{invitation_id}:{token_salt}"
+    digest = salted_hmac(LINK_TOKEN_KEY_SALT, value, secret=secret, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _new_token(invitation_id) -> tuple[str, str, str]:
+    """(token, its hash, the salt it is rebuilt from): a fresh salt gives a new link."""
+    token_salt = secrets.token_hex(16)
+    token = _link_token(invitation_id, token_salt)
+    return token, invitation_token_hash(token), token_salt
+
+
+def invitation_link_token(invitation: SelfServiceInvitation) -> str | None:
+    """The current link's token, rebuilt from the stored salt (SECRET_KEY or a fallback); None if it cannot be."""
+    if not invitation.token_salt:
+        return None
+    for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())):
+        token = _link_token(invitation.pk, invitation.token_salt, secret=secret)
+        if constant_time_compare(invitation_token_hash(token), invitation.token_hash):
+            return token
+    return None
 
 
 def _invitation_event(invitation: SelfServiceInvitation, event_type: str) -> None:
@@ -483,13 +509,13 @@ def _invitation_event(invitation: SelfServiceInvitation, event_type: str) -> Non
     )
 
 
-def _schedule_send(invitation: SelfServiceInvitation, token: str) -> None:
+def _schedule_send(invitation: SelfServiceInvitation) -> None:
     invitation_id = str(invitation.pk)
 
     def enqueue():
         from portal.kyc.tasks import invitation_send_email
 
-        invitation_send_email.delay(invitation_id, token)
+        invitation_send_email.delay(invitation_id)  # the id only: the task rebuilds the link's token
 
     transaction.on_commit(enqueue)
 
@@ -513,17 +539,20 @@ def invitation_create(
     days = expires_in_days if expires_in_days is not None else 7
     if not 1 <= int(days) <= 30:
         raise ValidationError({"expiresInDays": ["Must be between 1 and 30."]})
-    token, token_hash = _new_token()
+    invitation_id = uuid.uuid4()
+    token, token_hash, token_salt = _new_token(invitation_id)
     with transaction.atomic():
         buyer = _lock_buyer(buyer.pk)
         for previous in buyer.invitations.select_for_update().filter(status__in=SelfServiceInvitation.ACTIVE_STATUSES):
             _invitation_revoke_locked(actor=actor, invitation=previous, reason="superseded by a new invitation")
         invitation = SelfServiceInvitation.objects.create(
+            id=invitation_id,
             organization=buyer.organization,
             buyer=buyer,
             email=email,
             locale=locale or "",
             token_hash=token_hash,
+            token_salt=token_salt,
             expires_at=timezone.now() + timedelta(days=int(days)),
             created_by_label=actor.label[:255],
         )
@@ -534,7 +563,7 @@ def invitation_create(
             organization=buyer.organization,
             after={"email": email, "locale": locale, "expires_at": invitation.expires_at},
         )
-        _schedule_send(invitation, token)
+        _schedule_send(invitation)
     return invitation, token
 
 
@@ -565,13 +594,14 @@ def _require_active(invitation: SelfServiceInvitation) -> None:
 
 def invitation_resend(*, actor: Actor, invitation: SelfServiceInvitation) -> tuple[SelfServiceInvitation, str]:
     """A new link (the old one stops working) with a fresh expiry, e-mailed again after commit."""
-    token, token_hash = _new_token()
+    token, token_hash, token_salt = _new_token(invitation.pk)
     _expire_if_past_due(invitation.pk)
     with transaction.atomic():
         invitation = _lock_invitation(invitation.pk)
         _require_active(invitation)
         validity = timedelta(days=max(1, round((invitation.expires_at - invitation.created_at) / timedelta(days=1))))
         invitation.token_hash = token_hash
+        invitation.token_salt = token_salt
         invitation.status = SelfServiceInvitation.Status.PENDING
         invitation.expires_at = timezone.now() + validity
         invitation.last_error = ""
@@ -585,7 +615,7 @@ def invitation_resend(*, actor: Actor, invitation: SelfServiceInvitation) -> tup
             organization=invitation.organization,
             after={"expires_at": invitation.expires_at},
         )
-        _schedule_send(invitation, token)
+        _schedule_send(invitation)
     return invitation, token
 
 
@@ -648,15 +678,20 @@ def invitation_expire_due(*, limit: int = 500) -> int:
     return count
 
 
-def invitation_send_email(*, invitation_id, token: str) -> bool:
+def invitation_send_email(*, invitation_id) -> bool:
     """E-mail the link (HTML + text, branded, in the invitation's language); failures are kept on the invitation."""
     from portal.kyc.emails import invitation_email_message
 
     invitation = (
         SelfServiceInvitation.objects.select_related("buyer__partner", "organization").filter(pk=invitation_id).first()
     )
-    if invitation is None or invitation.token_hash != invitation_token_hash(token) or not invitation.is_active:
-        return False  # resent, revoked or gone meanwhile: this link is no longer the one to send
+    if invitation is None or not invitation.is_active:
+        return False  # revoked or gone meanwhile
+    token = invitation_link_token(invitation)
+    if token is None:
+        # Created before links were rebuilt from a salt, or SECRET_KEY changed without a fallback.
+        logger.warning("KYC invitation %s: its link cannot be rebuilt; resend the invitation", invitation_id)
+        return False
     message = invitation_email_message(invitation=invitation, token=token)
     try:
         message.send()

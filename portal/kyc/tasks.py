@@ -18,8 +18,9 @@ def vies_check_due() -> None:
 
 
 @shared_task(name="kyc.invitation_send_email", ignore_result=True)
-def invitation_send_email(invitation_id: str, token: str) -> None:
-    services.invitation_send_email(invitation_id=invitation_id, token=token)
+def invitation_send_email(invitation_id: str, *_legacy) -> None:
+    # Messages queued before the upgrade also carry the link's token: it is ignored (the task rebuilds it).
+    services.invitation_send_email(invitation_id=invitation_id)
 
 
 @shared_task(name="kyc.invitation_expire_due", ignore_result=True)
