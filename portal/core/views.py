@@ -1,3 +1,5 @@
+from functools import lru_cache
+
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -33,13 +35,38 @@ def _broker_ok() -> tuple[bool, str]:
         return False, exc.__class__.__name__
 
 
+REDIS_PING_TIMEOUT_SECONDS = 1.0
+
+
+@lru_cache(maxsize=4)
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(
+        url, socket_timeout=REDIS_PING_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_PING_TIMEOUT_SECONDS
+    )
+
+
+def _redis_ok(url: str) -> tuple[bool, str]:
+    try:
+        _redis_client(url).ping()
+        return True, "ok"
+    except Exception as exc:
+        return False, exc.__class__.__name__
+
+
 @never_cache
 def readyz(request):
-    db_ok, db_detail = _database_ok()
-    broker_ok, broker_detail = _broker_ok()
-    ok = db_ok and broker_ok
+    """Readiness: the database, the broker and (when REDIS_URL is set) Redis must answer; see docs/operations.md."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    if settings.REDIS_URL:
+        checks["redis"] = _redis_ok(settings.REDIS_URL)
+    ok = all(passed for passed, _detail in checks.values())
     return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "checks": {"database": db_detail, "broker": broker_detail}},
+        {
+            "status": "ok" if ok else "unavailable",
+            "checks": {name: detail for name, (_passed, detail) in checks.items()},
+        },
         status=200 if ok else 503,
     )
 
