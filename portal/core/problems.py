@@ -178,6 +178,22 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
         "Send JSON bodies as application/json; upload PDF, JPEG, PNG or HEIC files.",
     ),
     ProblemType(
+        "document-content-invalid",
+        "Document content does not match its type",
+        422,
+        "The uploaded file starts like a PDF, JPEG, PNG or HEIC file but does not parse as one: it is "
+        "truncated, damaged, or other content (such as HTML) behind that header.",
+        "Upload the original file as your scanner, camera or application saved it; do not rename other "
+        "files to .pdf or .jpg.",
+    ),
+    ProblemType(
+        "invitation-document-limit",
+        "Document limit of the link reached",
+        409,
+        "The buyer uploaded the maximum number of documents accepted through one self-service link (20 by default).",
+        "Review what the buyer sent; if more is needed, create a new invitation for the buyer.",
+    ),
+    ProblemType(
         "internal-error",
         "Internal error",
         500,

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.core.models import UUIDModel
+from portal.kyc.file_types import safe_extension
 
 
 class KycLevel(models.TextChoices):
@@ -74,7 +75,8 @@ class Buyer(UUIDModel):
 
 
 def kyc_document_upload_to(instance, filename):
-    return f"kyc/{instance.organization_id}/{instance.buyer_id}/{instance.id}"
+    """The stored name: ids and the extension of the sniffed type; the uploaded name is only display metadata."""
+    return f"kyc/{instance.organization_id}/{instance.buyer_id}/{instance.id}{safe_extension(instance.content_type)}"
 
 
 class KycDocument(UUIDModel):

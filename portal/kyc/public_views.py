@@ -13,7 +13,12 @@ from portal.kyc import services
 from portal.kyc.emails import brand_color, brand_logo_url
 from portal.kyc.models import DocumentType, KycDocument, SelfServiceInvitation
 from portal.kyc.ratelimit import public_link_allowed, public_link_miss
-from portal.kyc.rules import MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS, upload_request_too_large
+from portal.kyc.rules import (
+    MAX_DOCUMENT_BYTES,
+    REQUIRED_DOCUMENTS,
+    max_documents_per_invitation,
+    upload_request_too_large,
+)
 from portal.kyc.selectors import buyer_rollup
 
 TEMPLATE = "kyc/public_upload.html"
@@ -36,6 +41,12 @@ def _context(invitation, language: str, **extra) -> dict:
         rollup = buyer_rollup(buyer=buyer)
         present = {d.type for d in rollup.present}
         required = REQUIRED_DOCUMENTS[buyer.kyc_level]
+        received = list(
+            KycDocument.objects.filter(invitation=invitation, source=KycDocument.Source.SELF_SERVICE).order_by(
+                "-created_at"
+            )
+        )
+        limit = max_documents_per_invitation()
         context.update(
             {
                 "buyer": buyer,
@@ -45,9 +56,9 @@ def _context(invitation, language: str, **extra) -> dict:
                 "logo_url": brand_logo_url(invitation.organization),
                 "checklist": [{"type": t, "label": DocumentType(t).label, "done": t in present} for t in required],
                 "upload_types": [(t, DocumentType(t).label) for t in (*required, DocumentType.OTHER)],
-                "received": KycDocument.objects.filter(
-                    buyer=buyer, source=KycDocument.Source.SELF_SERVICE, invitation=invitation
-                ).order_by("-created_at"),
+                "received": received,
+                "document_limit": limit,
+                "limit_reached": len(received) >= limit,  # every document of a link is a self-service one
                 "max_mib": MAX_DOCUMENT_BYTES // (1024 * 1024),
                 "all_done": not rollup.missing,
             }

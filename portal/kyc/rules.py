@@ -1,4 +1,9 @@
-"""KYC rules in one place: which documents each level requires, VAT normalization, file sniffing."""
+"""KYC rules in one place: which documents each level requires, size and count limits.
+
+What an uploaded file is (sniffing, structure checks, safe extensions) is portal/kyc/file_types.py.
+"""
+
+from django.conf import settings
 
 from portal.kyc.models import DocumentType, KycLevel
 
@@ -25,32 +30,6 @@ def upload_request_too_large(request) -> bool:
         return False
 
 
-# VAT prefixes that are not the ISO 3166 country code.
-
-
-def sniff_media_type(head: bytes) -> str | None:
-    """The media type from the file's first bytes: PDF, JPEG, PNG or HEIC; None for anything else."""
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    # ISO-BMFF: size(4) 'ftyp' brand(4); HEIC/HEIF brands.
-    if (
-        len(head) >= 12
-        and head[4:8] == b"ftyp"
-        and head[8:12]
-        in {
-            b"heic",
-            b"heix",
-            b"hevc",
-            b"hevx",
-            b"heim",
-            b"heis",
-            b"mif1",
-            b"msf1",
-        }
-    ):
-        return "image/heic"
-    return None
+def max_documents_per_invitation() -> int:
+    """How many documents one self-service link accepts (KYC_MAX_DOCUMENTS_PER_INVITATION)."""
+    return int(getattr(settings, "KYC_MAX_DOCUMENTS_PER_INVITATION", 20))

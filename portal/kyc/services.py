@@ -18,14 +18,16 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from portal.core.audit import Actor, audit_record
 from portal.core.problems import Problem
 from portal.core.vat import vat_normalize
+from portal.kyc.file_types import (
+    ACCEPTED_MEDIA_TYPES,
+    MEDIA_TYPE_NAMES,
+    ContentMismatch,
+    sniff_media_type,
+    verify_content,
+)
 from portal.kyc.models import Buyer, DocumentType, KycDocument, KycLevel, SelfServiceInvitation, ViesResult
 from portal.kyc.representations import buyer_data, document_data, invitation_data
-from portal.kyc.rules import (
-    KYC_LEVEL_RANK,
-    MAX_DOCUMENT_BYTES,
-    REQUIRED_DOCUMENTS,
-    sniff_media_type,
-)
+from portal.kyc.rules import KYC_LEVEL_RANK, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS, max_documents_per_invitation
 from portal.kyc.selectors import buyer_rollup, compliance_status_for
 from portal.kyc.vies import vies_check_vat
 from portal.organizations.selectors import organization_capabilities
@@ -357,7 +359,8 @@ def document_upload(
     invitation: SelfServiceInvitation | None = None,
     actor_label: str | None = None,
 ) -> KycDocument:
-    """Store one KYC document (append-only) after checking size and sniffing its content."""
+    """Store one KYC document (append-only) after checking its size, its type and that its content parses as
+    that type; stored under ids and the sniffed type's extension, the uploaded name kept for display only."""
     if document_type not in DocumentType.values:
         raise ValidationError({"type": [f"Must be one of {', '.join(DocumentType.values)}."]})
     if upload is None:
@@ -375,8 +378,18 @@ def document_upload(
         raise Problem(
             "unsupported-media-type",
             "Upload a PDF, JPEG, PNG or HEIC file.",
-            accepted=["application/pdf", "image/jpeg", "image/png", "image/heic"],
+            accepted=list(ACCEPTED_MEDIA_TYPES),
         )
+    try:
+        verify_content(upload, media_type, upload.size)
+    except ContentMismatch as exc:
+        raise Problem(
+            "document-content-invalid",
+            f"The file starts like a {MEDIA_TYPE_NAMES[media_type]} file but is not a readable one: {exc}.",
+            mediaType=media_type,
+        ) from exc
+    if invitation is not None:
+        _require_invitation_capacity(invitation)  # early, before the file is written; again under the lock
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
@@ -399,6 +412,8 @@ def document_upload(
     try:
         with transaction.atomic():
             locked = _lock_buyer(buyer.pk)
+            if invitation is not None:
+                _require_invitation_capacity(invitation)  # uploads of one buyer are serialized by its lock
             document.buyer = locked
             document.save(force_insert=True)
             _buyer_changed(locked)
@@ -424,6 +439,16 @@ def document_upload(
     buyer.version = locked.version
     buyer.compliance_status = locked.compliance_status
     return document
+
+
+def _require_invitation_capacity(invitation: SelfServiceInvitation) -> None:
+    limit = max_documents_per_invitation()
+    if KycDocument.objects.filter(invitation_id=invitation.pk).count() >= limit:
+        raise Problem(
+            "invitation-document-limit",
+            f"This link has received the maximum of {limit} documents.",
+            limit=limit,
+        )
 
 
 def document_update(*, actor: Actor, document: KycDocument, changes: dict) -> KycDocument:

@@ -16,6 +16,7 @@ from portal.core.pagination import keyset_page
 from portal.core.problems import Problem
 from portal.kyc import services
 from portal.kyc.access import access_buyer, access_document, access_invitation
+from portal.kyc.file_types import download_filename
 from portal.kyc.filters import BuyerFilter
 from portal.kyc.forms import BuyerCreateForm, InvitationForm
 from portal.kyc.models import DocumentType, ViesResult
@@ -242,7 +243,10 @@ def document_download(request, organization_id, buyer_id, document_id):
         target_label=f"{document.type} {document.filename}",
     )
     response = FileResponse(
-        document.file.open("rb"), as_attachment=True, filename=document.filename, content_type=document.content_type
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=download_filename(document.filename, document.content_type),
+        content_type=document.content_type,
     )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -289,6 +289,9 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
 WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", "")
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "15"))
 
+# KYC self-service links: how many documents one link accepts (the page then says the limit is reached).
+KYC_MAX_DOCUMENTS_PER_INVITATION = int(os.environ.get("KYC_MAX_DOCUMENTS_PER_INVITATION", "20"))
+
 VIES_BASE_URL = os.environ.get("VIES_BASE_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api").rstrip("/")
 
 # The token of /kyc/i/<token>/ and member-invitation links is redacted from every line we log

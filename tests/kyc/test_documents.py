@@ -5,12 +5,11 @@ import pytest
 from portal.core.models import AuditEntry
 from portal.kyc.models import KycDocument
 from portal.kyc.rules import MAX_DOCUMENT_BYTES
+from tests.kyc.conftest import HEIC_BYTES as HEIC
+from tests.kyc.conftest import JPEG_BYTES as JPEG
 from tests.kyc.conftest import PDF_BYTES, PNG_BYTES, events, file_of
 
 pytestmark = pytest.mark.django_db
-
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 32
-HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 16
 
 
 @pytest.fixture

@@ -34,8 +34,9 @@ from tests.factories import (
     UserFactory,
     pilot_organization,
 )
+from tests.kyc.conftest import PDF_BYTES
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = PDF_BYTES  # a structurally valid PDF: KYC uploads are parsed, not only sniffed
 
 # URLs that are not about one organization's objects: public pages, the caller's own account, tokens.
 NOT_TENANT_SCOPED = {

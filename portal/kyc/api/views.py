@@ -220,7 +220,9 @@ class DocumentCollectionView(IntegrationAPIView):
         request={"multipart/form-data": DocumentUploadInput},
         responses={
             201: DocumentRepresentation,
-            **problem_responses("payload-too-large", "unsupported-media-type", "validation-error"),
+            **problem_responses(
+                "payload-too-large", "unsupported-media-type", "document-content-invalid", "validation-error"
+            ),
         },
         description="Upload one document (multipart: `type`, `file`). PDF, JPEG, PNG or HEIC by content, at most "
         "15 MiB. Append-only: a correction is a new upload of the same type.",
