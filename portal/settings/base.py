@@ -317,6 +317,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": _REDACT},
+        "django.security.csrf": {"filters": _REDACT},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False, "filters": _REDACT},
     },
 }

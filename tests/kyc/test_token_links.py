@@ -91,6 +91,28 @@ def test_no_token_of_a_member_invitation_in_the_request_log(client, caplog):
     assert TOKEN_HEAVY not in logged and "/accounts/invitations/[redacted]/" in logged
 
 
+def test_no_token_in_the_csrf_rejection_log(invitation_and_token, caplog):
+    _invitation, token = invitation_and_token
+    with caplog.at_level(logging.INFO):
+        response = Client(enforce_csrf_checks=True).post(f"/kyc/i/{token}/", {"type": "OTHER"})
+    assert response.status_code == 403
+    logged = _logged(caplog)
+    assert token not in logged and "Forbidden (CSRF" in logged and "/kyc/i/[redacted]/" in logged
+
+
+def test_our_console_handler_redacts_whatever_logger_emits(invitation_and_token):
+    from portal.core.token_links import RedactTokenLinksFilter
+
+    _invitation, token = invitation_and_token
+    handlers = [
+        h for h in logging.getLogger().handlers if any(isinstance(f, RedactTokenLinksFilter) for f in h.filters)
+    ]
+    assert handlers  # the console handler of settings.LOGGING
+    record = logging.LogRecord("celery.worker", logging.INFO, __file__, 1, "fetched %s", (f"/kyc/i/{token}/",), None)
+    assert handlers[0].filter(record)
+    assert record.getMessage() == "fetched /kyc/i/[redacted]/"
+
+
 def test_runserver_request_lines_are_redacted(caplog):
     server = logging.getLogger("django.server")  # does not propagate: capture on it directly
     server.addHandler(caplog.handler)
