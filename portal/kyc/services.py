@@ -371,6 +371,8 @@ def document_upload(
             f"The file is {upload.size} bytes; the limit is {MAX_DOCUMENT_BYTES} bytes (15 MiB).",
             limit=MAX_DOCUMENT_BYTES,
         )
+    if invitation is not None:
+        _require_invitation_capacity(invitation)  # early, before the file is read or written; again under the lock
     upload.seek(0)
     head = upload.read(16)
     media_type = sniff_media_type(head)
@@ -388,8 +390,6 @@ def document_upload(
             f"The file starts like a {MEDIA_TYPE_NAMES[media_type]} file but is not a readable one: {exc}.",
             mediaType=media_type,
         ) from exc
-    if invitation is not None:
-        _require_invitation_capacity(invitation)  # early, before the file is written; again under the lock
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
