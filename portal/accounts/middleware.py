@@ -1,25 +1,55 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from portal.accounts.selectors import totp_device_confirmed
+
 
 class StaffTwoFactorMiddleware:
-    """With REQUIRE_STAFF_2FA on, support staff must pass a TOTP check before any page."""
+    """With REQUIRE_STAFF_2FA on, support staff must pass a TOTP check before any page.
 
-    EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/readyz", "/v1/", "/oauth/", "/problems/", "/kyc/")
+    Only signing in and out, the verify step and the e-mailed password reset are open to an unverified
+    staff session under /accounts/; setting up a first authenticator too, while the user has none.
+    """
+
+    PUBLIC_PREFIXES = ("/static/", "/healthz", "/readyz", "/v1/", "/oauth/", "/problems/", "/kyc/", "/media/logos/")
+    EXEMPT_VIEWS = frozenset(
+        {
+            "login",
+            "logout",
+            "two_factor",
+            "password_reset",
+            "password_reset_done",
+            "password_reset_confirm",
+            "password_reset_complete",
+        }
+    )
+    ENROLMENT_VIEWS = frozenset({"security", "totp_start"})
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
-        if (
+        if not (
             settings.REQUIRE_STAFF_2FA
             and user is not None
             and user.is_authenticated
             and user.is_staff
-            and not request.path.startswith(self.EXEMPT_PREFIXES)
             and not user.is_verified()
         ):
-            return redirect(f"{reverse('accounts:two_factor')}?next={request.get_full_path()}")
-        return self.get_response(request)
+            return None
+        if request.path.startswith(self.PUBLIC_PREFIXES):
+            return None
+        match = request.resolver_match
+        if match is not None and match.namespace == "accounts":
+            if match.url_name in self.EXEMPT_VIEWS:
+                return None
+            if match.url_name in self.ENROLMENT_VIEWS and totp_device_confirmed(user=user) is None:
+                return None
+        return redirect(f"{reverse('accounts:two_factor')}?{urlencode({'next': request.get_full_path()})}")
