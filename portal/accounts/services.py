@@ -1,7 +1,11 @@
+import hashlib
+
+from django.conf import settings
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.core.audit import Actor, audit_record
+from portal.core.throttle import throttle_hit
 
 
 def totp_device_start(*, user) -> TOTPDevice:
@@ -41,3 +45,15 @@ def user_password_set(*, actor: Actor, user, password: str, reset: bool = False)
     user.set_password(password)
     user.save(update_fields=["password"])
     audit_record(actor=actor, action="user.password_reset" if reset else "user.password_changed", target=user)
+
+
+def password_reset_mail_allowed(*, email: str, ip: str | None) -> bool:
+    """Whether another reset mail may go out to this address from this client (a few per hour each).
+
+    Addresses are counted whether or not an account has them, and only as a hash. Without the
+    rate-limit store the mail goes out (fail open): a reset mail only reaches the address's owner.
+    """
+    address = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return throttle_hit(settings.PASSWORD_RESET_RATE_PER_IP, "password-reset-ip", ip or "unknown") and throttle_hit(
+        settings.PASSWORD_RESET_RATE_PER_ADDRESS, "password-reset-address", address
+    )

@@ -1,3 +1,4 @@
+import logging
 from urllib.parse import urlencode
 
 import segno
@@ -24,6 +25,8 @@ from portal.accounts.selectors import totp_device_confirmed, totp_device_pending
 from portal.core.audit import Actor, client_ip
 from portal.core.htmx import htmx_partial, render_page
 from portal.organizations import services as org_services
+
+log = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -82,6 +85,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        if services.password_reset_mail_allowed(email=form.cleaned_data["email"], ip=client_ip(self.request)):
+            return super().form_valid(form)
+        log.info("password reset mail throttled")
+        return redirect(self.success_url)  # the same answer as a sent mail: nothing to learn from it
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -294,6 +294,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_USERNAME_FORM_FIELD = "username"
 
+# Password-reset mails: beyond these the form still says "sent" but sends nothing (no enumeration, no mail bomb).
+PASSWORD_RESET_RATE_PER_ADDRESS = os.environ.get("PASSWORD_RESET_RATE_PER_ADDRESS", "3/hour")
+PASSWORD_RESET_RATE_PER_IP = os.environ.get("PASSWORD_RESET_RATE_PER_IP", "20/hour")
+
 REQUIRE_STAFF_2FA = env_bool("REQUIRE_STAFF_2FA", False)
 OTP_TOTP_ISSUER = "NT24 Integration Portal"
 
