@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal.accounts.selectors import totp_device_confirmed
 
@@ -52,4 +53,8 @@ class StaffTwoFactorMiddleware:
                 return None
             if match.url_name in self.ENROLMENT_VIEWS and totp_device_confirmed(user=user) is None:
                 return None
+        htmx = getattr(request, "htmx", None)
+        if htmx:  # a swap of the verify page into a fragment would help nobody: load it as the page
+            current = htmx.current_url_abs_path or "/"
+            return HttpResponseClientRedirect(f"{reverse('accounts:two_factor')}?{urlencode({'next': current})}")
         return redirect(f"{reverse('accounts:two_factor')}?{urlencode({'next': request.get_full_path()})}")

@@ -178,3 +178,13 @@ def test_first_device_can_be_set_up_without_a_code(client, support_user, setting
     assert client.post(SECURITY, {"token": code(device)}).url == SECURITY
     assert AuditEntry.objects.filter(action="user.2fa_enabled", target_id=str(support_user.pk)).exists()
     assert client.get("/organizations/").status_code == 200
+
+
+def test_unverified_staff_htmx_request_loads_the_verify_page(client, staff_with_device):
+    user, device = staff_with_device
+    password_login(client, user)
+    response = client.post(
+        REMOVE, {"password": DEFAULT_PASSWORD}, HTTP_HX_CURRENT_URL="http://testserver/accounts/security/", **HTMX
+    )
+    assert response.status_code == 200 and response["HX-Redirect"] == f"{VERIFY}?next=%2Faccounts%2Fsecurity%2F"
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
