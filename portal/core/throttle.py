@@ -12,9 +12,14 @@ from limits.strategies import MovingWindowRateLimiter
 log = logging.getLogger(__name__)
 
 
+# A Redis that stopped answering must cost a request half a second, not the worker's whole timeout.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
 @lru_cache(maxsize=4)
 def _limiter(uri: str) -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(storage_from_string(uri, wrap_exceptions=True))
+    options = REDIS_TIMEOUTS if uri.startswith(("redis://", "rediss://", "redis+unix://")) else {}
+    return MovingWindowRateLimiter(storage_from_string(uri, wrap_exceptions=True, **options))
 
 
 def throttle_limiter() -> MovingWindowRateLimiter:

@@ -1,6 +1,8 @@
 """Issue #10 item 4 (part): password-reset mails are throttled per address and per client, quietly."""
 
+import os
 import time
+import uuid
 
 import pytest
 from django.core import mail
@@ -65,3 +67,14 @@ def test_addresses_are_stored_only_as_hashes(client, admin_user):
     ask(client, admin_user.email)
     keys = " ".join(str(key) for key in throttle_limiter().storage.events)
     assert admin_user.email not in keys and "password-reset-address" in keys
+
+
+def test_throttle_on_a_real_redis(client, settings):
+    settings.RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6"
+    assert throttle_limiter().storage.check(), "Redis must be running for this test"
+    run = uuid.uuid4()  # fresh keys (address and client): Redis outlives test runs
+    email, ip = f"reset-{run.hex}@example.com", f"10.{run.bytes[0]}.{run.bytes[1]}.{run.bytes[2]}"
+    UserFactory(email=email)
+    for _ in range(4):
+        ask(client, email, REMOTE_ADDR=ip)
+    assert len(mail.outbox) == 3
