@@ -5,14 +5,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal.accounts.policy import SECOND_FACTOR_SESSION_KEY
 from portal.accounts.selectors import totp_device_confirmed
 
 
 class StaffTwoFactorMiddleware:
-    """With REQUIRE_STAFF_2FA on, support staff must pass a TOTP check before any page.
+    """A session must pass the TOTP check before any page: for support staff with REQUIRE_STAFF_2FA on, and
+    for anybody who signed in to an account with a confirmed authenticator.
 
     Only signing in and out, the verify step and the e-mailed password reset are open to an unverified
-    staff session under /accounts/; setting up a first authenticator too, while the user has none.
+    session under /accounts/; setting up a first authenticator too, while the user has none.
     """
 
     PUBLIC_PREFIXES = ("/static/", "/healthz", "/readyz", "/v1/", "/oauth/", "/problems/", "/kyc/", "/media/logos/")
@@ -37,15 +39,15 @@ class StaffTwoFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
-        if not (
-            settings.REQUIRE_STAFF_2FA
-            and user is not None
-            and user.is_authenticated
-            and user.is_staff
-            and not user.is_verified()
-        ):
+        if user is None or not user.is_authenticated or user.is_verified():
+            return None
+        staff_rule = settings.REQUIRE_STAFF_2FA and user.is_staff
+        if not staff_rule and not request.session.get(SECOND_FACTOR_SESSION_KEY):
             return None
         if request.path.startswith(self.PUBLIC_PREFIXES):
+            return None
+        if not staff_rule and totp_device_confirmed(user=user) is None:
+            del request.session[SECOND_FACTOR_SESSION_KEY]  # turned off since this session signed in
             return None
         match = request.resolver_match
         if match is not None and match.namespace == "accounts":

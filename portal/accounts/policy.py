@@ -1,5 +1,8 @@
 from django.conf import settings
 
+# Set at sign-in when the account has a confirmed authenticator: the session then needs the code too.
+SECOND_FACTOR_SESSION_KEY = "nt24_second_factor"
+
 
 def second_factor_required(*, user, has_confirmed_device: bool) -> bool:
     """Whether the account's sensitive changes need a session verified with the second factor."""

@@ -20,7 +20,7 @@ from django_otp import login as otp_login
 from portal.accounts import services
 from portal.accounts.forms import CurrentPasswordForm, InvitationAcceptForm, LoginForm, TotpForm
 from portal.accounts.models import User
-from portal.accounts.policy import second_factor_required
+from portal.accounts.policy import SECOND_FACTOR_SESSION_KEY, second_factor_required
 from portal.accounts.selectors import totp_device_confirmed, totp_device_pending
 from portal.core.audit import Actor, client_ip
 from portal.core.htmx import htmx_partial, render_page
@@ -33,6 +33,12 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if totp_device_confirmed(user=form.get_user()) is not None:
+            self.request.session[SECOND_FACTOR_SESSION_KEY] = True  # StaffTwoFactorMiddleware asks for the code
+        return response
 
 
 def _after_action(request, url: str):

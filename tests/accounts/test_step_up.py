@@ -91,11 +91,34 @@ def test_unverified_staff_reaches_only_the_sign_in_pages(client, staff_with_devi
     assert client.post("/accounts/logout/").status_code == 302
 
 
-def test_member_with_a_device_needs_the_code_for_changes_too(client, admin_user, settings):
-    """REQUIRE_STAFF_2FA concerns staff logins; a confirmed device guards its own removal for everybody."""
-    settings.REQUIRE_STAFF_2FA = False
+def test_member_who_turned_2fa_on_is_asked_for_the_code_at_sign_in(client, admin_user, organization, time_machine):
+    device = TOTPDevice.objects.create(user=admin_user, name="Authenticator app", confirmed=True)
+    detail = f"/organizations/{organization.pk}/"
+    password_login(client, admin_user)
+    assert client.get(detail).url == f"{VERIFY}?next=%2Forganizations%2F{organization.pk}%2F"
+    assert refused(client.post(REMOVE, {"password": DEFAULT_PASSWORD}))
+    time_machine.move_to(time.time() + 31, tick=True)
+    assert client.post(VERIFY, {"token": code(device), "next": detail}).url == detail
+    assert client.get(detail).status_code == 200
+
+
+def test_member_whose_device_was_removed_elsewhere_is_not_stuck(client, admin_user, organization):
     device = TOTPDevice.objects.create(user=admin_user, name="Authenticator app", confirmed=True)
     password_login(client, admin_user)
+    device.delete()  # turned off from another, verified session
+    assert client.get(f"/organizations/{organization.pk}/").status_code == 200
+
+
+def test_member_without_a_device_is_never_asked(client, admin_user, organization):
+    password_login(client, admin_user)
+    assert client.get(f"/organizations/{organization.pk}/").status_code == 200
+
+
+def test_member_with_a_device_needs_the_code_for_changes_too(client, admin_user, settings):
+    """Even a session that was never asked for the code (signed in before the device existed elsewhere)."""
+    settings.REQUIRE_STAFF_2FA = False
+    device = TOTPDevice.objects.create(user=admin_user, name="Authenticator app", confirmed=True)
+    client.force_login(admin_user)
     assert refused(client.post(REMOVE, {"password": DEFAULT_PASSWORD}))
     assert refused(client.post(START, {"password": DEFAULT_PASSWORD}))
     assert refused(client.post(CHANGE, new_password_form()))
