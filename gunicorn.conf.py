@@ -15,8 +15,11 @@ max_requests_jitter = 200
 # The heartbeat file on tmpfs: a disk-backed /tmp can block workers under Docker's overlay file system.
 SHM = "/dev/shm"  # noqa: S108 - tmpfs, private to the container
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", SHM if os.path.isdir(SHM) else None)
-# Only the reverse proxy in front may set X-Forwarded-Proto; list its addresses (or "*" on a private network).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Only the reverse proxy in front may set X-Forwarded-Proto; list its addresses or networks (or "*" on a private
+# network). Django reads the same variable as its TRUSTED_PROXY_NETWORKS default, so both trust the same peers
+# (X-Forwarded-For is read by portal.core.middleware.TrustedProxyMiddleware when TRUSTED_PROXY_COUNT > 0).
+FORWARDED_ALLOW_IPS = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = FORWARDED_ALLOW_IPS
 accesslog = "-"
 # The access log line with the token of /kyc/i/<token>/ and invitation links redacted (portal/core/token_links.py).
 logger_class = "portal.core.gunicorn_logging.RedactingLogger"

@@ -19,6 +19,24 @@ class TotpForm(forms.Form):
     )
 
 
+class CurrentPasswordForm(forms.Form):
+    """Re-enter the current password before a change to how the account signs in."""
+
+    password = forms.CharField(
+        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError("Your current password is not correct.")
+        return password
+
+
 class InvitationAcceptForm(forms.Form):
     """Create the invited person's account: the e-mail comes from the invitation."""
 

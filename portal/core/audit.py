@@ -39,7 +39,7 @@ class Actor:
 
 
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR is the proxy's in production; gunicorn is run with --forwarded-allow-ips for that.
+    # Behind trusted proxies TrustedProxyMiddleware has already put the client's address here.
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -1,7 +1,5 @@
 """Support console and dealer pages for organizations: check access, call a service, render."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.core.audit import Actor
+from portal.core.csvsafe import csv_rows
 from portal.core.filters import AuditEntryFilterSet, SupportAuditEntryFilterSet
 from portal.core.htmx import htmx_partial, render_page
 from portal.core.pagination import keyset_page
@@ -641,15 +640,9 @@ def _audit_page(request, *, filterset, template: str, context: dict):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _audit_csv(filterset, filename: str) -> StreamingHttpResponse:
     if not filterset.is_valid():
         raise Http404
-    writer = csv.writer(_Echo())
     header = [
         "occurred_at",
         "organization",
@@ -662,26 +655,22 @@ def _audit_csv(filterset, filename: str) -> StreamingHttpResponse:
         "before",
         "after",
     ]
-
-    def rows():
-        yield writer.writerow(header)
-        for entry in filterset.qs.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    entry.occurred_at.isoformat(),
-                    entry.organization.slug if entry.organization else "",
-                    entry.actor_label,
-                    entry.action,
-                    entry.target_type,
-                    entry.target_id,
-                    entry.target_label,
-                    entry.ip_address or "",
-                    "" if entry.before is None else _json(entry.before),
-                    "" if entry.after is None else _json(entry.after),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    rows = (
+        [
+            entry.occurred_at.isoformat(),
+            entry.organization.slug if entry.organization else "",
+            entry.actor_label,
+            entry.action,
+            entry.target_type,
+            entry.target_id,
+            entry.target_label,
+            entry.ip_address or "",
+            "" if entry.before is None else _json(entry.before),
+            "" if entry.after is None else _json(entry.after),
+        ]
+        for entry in filterset.qs.iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -1,5 +1,6 @@
 """Settings shared by every environment; everything that varies comes from the environment."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.core.middleware.TrustedProxyMiddleware",  # first: everything after it reads the client's address
     "portal.core.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.core.middleware.TokenLinkMiddleware",
@@ -273,13 +275,29 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
 
-# django-axes: lock an account+IP after 5 failures for 30 minutes.
+# Client addresses behind reverse proxies (portal.core.middleware.TrustedProxyMiddleware): how many proxies
+# append to X-Forwarded-For (0: none, REMOTE_ADDR is the client), and which direct peers count as one. The
+# peers default to gunicorn's FORWARDED_ALLOW_IPS, so one list says whom both trust (docs/operations.md).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_NETWORKS = [  # validated here: a typo stops the start, not every request
+    entry if entry == "*" else str(ipaddress.ip_network(entry, strict=False))
+    for entry in env_list("TRUSTED_PROXY_NETWORKS", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
+]
+
+# django-axes: lock an account+IP after 5 failures for 30 minutes; the address is REMOTE_ADDR only (as set by
+# TrustedProxyMiddleware), never a header a client could forge.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "portal.core.audit.client_ip"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_USERNAME_FORM_FIELD = "username"
+
+# Password-reset mails: beyond these the form still says "sent" but sends nothing (no enumeration, no mail bomb).
+PASSWORD_RESET_RATE_PER_ADDRESS = os.environ.get("PASSWORD_RESET_RATE_PER_ADDRESS", "3/hour")
+PASSWORD_RESET_RATE_PER_IP = os.environ.get("PASSWORD_RESET_RATE_PER_IP", "20/hour")
 
 REQUIRE_STAFF_2FA = env_bool("REQUIRE_STAFF_2FA", False)
 OTP_TOTP_ISSUER = "NT24 Integration Portal"

@@ -53,7 +53,7 @@ def test_password_change(client, admin_user):
         "/accounts/password/change/",
         {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
     )
-    assert bad.status_code == 200 and "field-error" in bad.content.decode()
+    assert bad.status_code == 422 and "field-error" in bad.content.decode()
     ok = client.post(
         "/accounts/password/change/",
         {
@@ -65,6 +65,7 @@ def test_password_change(client, admin_user):
     assert ok.status_code == 302
     admin_user.refresh_from_db()
     assert admin_user.check_password("a-much-better-passphrase")
+    assert AuditEntry.objects.filter(action="user.password_changed", actor_user=admin_user).exists()
 
 
 def test_password_reset_by_email(client, admin_user):
@@ -80,6 +81,7 @@ def test_password_reset_by_email(client, admin_user):
     assert done.status_code == 302
     admin_user.refresh_from_db()
     assert admin_user.check_password("reset-passphrase-2026")
+    assert AuditEntry.objects.filter(action="user.password_reset", target_id=str(admin_user.pk)).exists()
 
 
 def test_totp_setup_and_removal(client, admin_user, time_machine):
@@ -95,7 +97,7 @@ def test_totp_setup_and_removal(client, admin_user, time_machine):
     device.refresh_from_db()
     assert device.confirmed
     assert AuditEntry.objects.filter(action="user.2fa_enabled", actor_user=admin_user).exists()
-    client.post("/accounts/security/totp/remove/")
+    client.post("/accounts/security/totp/remove/", {"password": DEFAULT_PASSWORD})
     assert not TOTPDevice.objects.filter(user=admin_user).exists()
 
 
