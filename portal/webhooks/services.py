@@ -407,7 +407,7 @@ def _replay_window_check(event_created_at) -> None:
         raise Problem(
             "replay-window-expired",
             "This event is older than the 30-day replay window.",
-            eventCreatedAt=event_created_at.isoformat(),
+            eventCreatedAt=rfc3339(event_created_at),
         )
 
 

@@ -147,3 +147,26 @@ def test_unmatched_v1_path_is_a_problem_even_under_debug(api, settings):
         assert body["instance"] == path
     # Pages keep Django's debug 404 page.
     assert APIClient().get("/organizations/nope/").status_code == 404
+
+
+def test_nul_anywhere_else_in_a_request_is_never_a_500(api, partner):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buyers = f"/v1/partners/{partner.pk}/buyers"
+    buyer = api.post(buyers, {"vatNumber": valid_vat_numbers(1)[0], "name": "X"}, format="json").json()
+    nul_json = json.dumps({"url": "https://example.com/\u0000", "subscriptions": ["kyc.*\u0000"]})
+    answers = [
+        APIClient().get("/v1/me", HTTP_AUTHORIZATION="Bearer nt24_at_\x00abc"),
+        api.post("/v1/webhooks/endpoints", {"x": 1}, format="json", HTTP_IDEMPOTENCY_KEY="k\x00"),
+        api.generic("POST", "/v1/webhooks/endpoints", nul_json, content_type="application/json"),
+        api.generic("POST", "/v1/webhooks/replays", '{"eventId": "msg_\\u0000"}', content_type="application/json"),
+        api.generic("PATCH", f"{buyers}/{buyer['id']}", '{"kycLevel": "B\\u0000"}', content_type="application/json"),
+        api.post(
+            f"{buyers}/{buyer['id']}/kyc/documents",
+            {"type": "PASSPORT\x00", "file": SimpleUploadedFile("a\x00.pdf", b"%PDF-1.4\n%%EOF\n")},
+            format="multipart",
+        ),
+    ]
+    for response in answers:
+        assert 400 <= response.status_code < 500, (response.request["PATH_INFO"], response.content)
+        assert response["Content-Type"].startswith("application/problem+json")

@@ -149,6 +149,13 @@ def _walk(api, organization, partner, receiver):
     assert job["filters"]["createdAfter"] == rfc3339(datetime.fromisoformat(after))
     get(f"/v1/webhooks/replays/{job['id']}")
 
+    WebhookDelivery.objects.filter(pk=delivery_id).update(created_at=now - timedelta(days=31))
+    event.created_at = now - timedelta(days=31)
+    event.save(update_fields=["created_at"])
+    expired = api.post(f"/v1/webhooks/deliveries/{delivery_id}/replay")
+    assert expired.status_code == 409 and expired.json()["eventCreatedAt"]
+    checked += _assert_utc_z(expired.json(), "replay-window-expired problem")
+
     paused_api, client = bearer_client_for(organization, name="Paused")
     ApiClient.objects.filter(pk=client.pk).update(consecutive_429s=10)
     assert client_pause_for_rate_limit(client=client)
