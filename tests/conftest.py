@@ -89,3 +89,14 @@ def _fresh_gateway_caches():
     clear()
     yield
     clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_throttle(monkeypatch):
+    """/oauth/token failures are counted per client id in the shared store (Redis in CI): each test counts
+    its own, so a fixed unknown id tried by many tests or runs never trips a lockout it did not cause."""
+    import uuid
+
+    from portal.clients import token_throttle
+
+    monkeypatch.setattr(token_throttle, "NAMESPACE", f"oauth-token-failures-test-{uuid.uuid4().hex}")

@@ -116,11 +116,20 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def _mismatch(record: IdempotencyRecord, key: str) -> Problem:
-    return Problem(
-        "idempotency-key-reused",
-        f"Idempotency-Key {key!r} was first used for {record.method} {record.path} with a different body.",
-    )
+def _mismatch(record: IdempotencyRecord, key: str, request) -> Problem:
+    """Say what differs: another method, another path, or (same method and path) another body or query."""
+    first = f"Idempotency-Key {key!r} was first used for {record.method} {record.path}"
+    differs = [
+        name
+        for name, was, now in (("method", record.method, request.method), ("path", record.path, request.path[:1000]))
+        if was != now
+    ]
+    if differs:
+        detail = f"{first}; this request is {request.method} {request.path} (another {' and '.join(differs)})."
+    else:
+        differs = ["body"]
+        detail = f"{first} with a different body or query string."
+    return Problem("idempotency-key-reused", detail, differs=differs)
 
 
 def _in_progress(key: str) -> Problem:
@@ -173,7 +182,7 @@ def idempotency_begin(*, request, organization, client, key: str) -> Idempotency
             return IdempotencyClaim(record=record)
         raise _in_progress(key)
     if record.fingerprint != fingerprint:
-        raise _mismatch(record, key)
+        raise _mismatch(record, key, request)
     if record.state == IdempotencyRecord.State.COMPLETED:
         raise IdempotentReplay(_replay(record))
     if record.locked_at <= now - STALE_CLAIM_AFTER:

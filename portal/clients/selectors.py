@@ -19,7 +19,7 @@ def client_credentials_verify(*, client_id: str, client_secret: str) -> tuple[Ap
     presented = credential_hash(client_secret or "")
     client = (
         ApiClient.objects.select_related("organization").filter(client_id=client_id).first()
-        if client_id and len(client_id) <= 64
+        if client_id and len(client_id) <= 64 and "\x00" not in client_id
         else None
     )
     candidates = list(client.secrets.filter(valid_secrets_q(timezone.now()))) if client is not None else []

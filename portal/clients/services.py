@@ -1,5 +1,6 @@
 """Every write of the clients app: clients, secrets and their rotation, tokens, pauses."""
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,6 +20,8 @@ from portal.clients.models import AccessToken, ApiClient, ClientSecret
 from portal.clients.ratelimit import client_streak_reset
 from portal.clients.usage import usage_count, usage_flush
 from portal.core.audit import Actor, audit_record
+
+logger = logging.getLogger(__name__)
 
 ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 ROTATION_WINDOWS_HOURS = (24, 48, 72)
@@ -381,3 +384,24 @@ def access_token_issue(*, client: ApiClient, secret: ClientSecret) -> IssuedToke
     )
     ClientSecret.objects.filter(pk=secret.pk).update(last_used_at=now)
     return IssuedToken(token=token, plaintext=plaintext, expires_in=int(ACCESS_TOKEN_LIFETIME.total_seconds()))
+
+
+def client_token_lockout_record(*, actor: Actor, client_id: str, rate: str, lockout_seconds: int | None) -> None:
+    """A client id reached the failure limit at POST /oauth/token: audited on the client when it exists,
+    logged either way (the presented id is not logged when it matches no client)."""
+    client = (
+        ApiClient.objects.select_related("organization").filter(client_id=client_id).first()
+        if len(client_id) <= 64
+        else None
+    )
+    if client is None:
+        logger.warning("oauth token lockout for an unknown client id (%s) from %s", rate, actor.ip)
+        return
+    logger.warning("oauth token lockout for client %s (%s) from %s", client.client_id, rate, actor.ip)
+    audit_record(
+        actor=actor,
+        organization=client.organization,
+        action="client.token_locked_out",
+        target=client,
+        after={"failureLimit": rate, "lockoutSeconds": lockout_seconds},
+    )

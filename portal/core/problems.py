@@ -171,6 +171,14 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
         "Compress or split the document and upload again.",
     ),
     ProblemType(
+        "length-required",
+        "Length required",
+        411,
+        "The request body was sent chunked (Transfer-Encoding: chunked) to a server that cannot read it "
+        "without a Content-Length (the development server). Production servers read chunked bodies.",
+        "Send the body with a Content-Length header (most HTTP clients do when the body is in memory).",
+    ),
+    ProblemType(
         "unsupported-media-type",
         "Unsupported media type",
         415,

@@ -3,6 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from portal.core.api.fields import UtcDateTimeField
 from portal.kyc.models import (
     Buyer,
     ComplianceStatus,
@@ -23,8 +24,8 @@ class BuyerRepresentation(serializers.ModelSerializer):
     kycLevel = serializers.ChoiceField(source="kyc_level", choices=KycLevel.choices)
     viesResult = serializers.ChoiceField(source="vies_result", choices=ViesResult.choices)
     complianceStatus = serializers.ChoiceField(source="compliance_status", choices=ComplianceStatus.choices)
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    createdAt = UtcDateTimeField(source="created_at")
+    updatedAt = UtcDateTimeField(source="updated_at")
 
     class Meta:
         model = Buyer
@@ -53,8 +54,8 @@ class DocumentRepresentation(serializers.ModelSerializer):
     contentType = serializers.CharField(source="content_type")
     sha256 = serializers.CharField()
     invitationId = serializers.UUIDField(source="invitation_id", allow_null=True)
-    createdAt = serializers.DateTimeField(source="created_at")
-    archivedAt = serializers.DateTimeField(source="archived_at", allow_null=True)
+    createdAt = UtcDateTimeField(source="created_at")
+    archivedAt = UtcDateTimeField(source="archived_at", allow_null=True)
 
     class Meta:
         model = KycDocument
@@ -83,16 +84,16 @@ class InvitationRepresentation(serializers.ModelSerializer):
         help_text="Language of the e-mail and page; empty: the default e-mail language, the buyer's browser's page.",
     )
     status = serializers.ChoiceField(choices=SelfServiceInvitation.Status.choices)
-    expiresAt = serializers.DateTimeField(source="expires_at")
+    expiresAt = UtcDateTimeField(source="expires_at")
     sendCount = serializers.IntegerField(source="send_count")
-    sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)
-    openedAt = serializers.DateTimeField(source="opened_at", allow_null=True)
-    completedAt = serializers.DateTimeField(source="completed_at", allow_null=True)
-    revokedAt = serializers.DateTimeField(source="revoked_at", allow_null=True)
-    expiredAt = serializers.DateTimeField(source="expired_at", allow_null=True)
+    sentAt = UtcDateTimeField(source="sent_at", allow_null=True)
+    openedAt = UtcDateTimeField(source="opened_at", allow_null=True)
+    completedAt = UtcDateTimeField(source="completed_at", allow_null=True)
+    revokedAt = UtcDateTimeField(source="revoked_at", allow_null=True)
+    expiredAt = UtcDateTimeField(source="expired_at", allow_null=True)
     lastError = serializers.CharField(source="last_error", allow_blank=True)
-    lastErrorAt = serializers.DateTimeField(source="last_error_at", allow_null=True)
-    createdAt = serializers.DateTimeField(source="created_at")
+    lastErrorAt = UtcDateTimeField(source="last_error_at", allow_null=True)
+    createdAt = UtcDateTimeField(source="created_at")
 
     class Meta:
         model = SelfServiceInvitation
@@ -120,7 +121,7 @@ class InvitationRepresentation(serializers.ModelSerializer):
 class PresentDocumentRepresentation(serializers.Serializer):
     type = serializers.ChoiceField(choices=DocumentType.choices)
     documentId = serializers.UUIDField()
-    uploadedAt = serializers.DateTimeField()
+    uploadedAt = UtcDateTimeField()
 
 
 class RollupRepresentation(serializers.Serializer):
@@ -128,7 +129,7 @@ class RollupRepresentation(serializers.Serializer):
     sellerId = serializers.UUIDField()
     status = serializers.CharField(help_text="COMPLIANT, INCOMPLETE, PENDING_VERIFICATION or NON_COMPLIANT.")
     viesResult = serializers.ChoiceField(choices=ViesResult.choices)
-    viesCheckedAt = serializers.DateTimeField(allow_null=True)
+    viesCheckedAt = UtcDateTimeField(allow_null=True)
     kycLevel = serializers.ChoiceField(choices=KycLevel.choices)
     requiredDocuments = serializers.ListField(
         child=serializers.CharField(), help_text="Document types (see KycDocumentTypeEnum)."
@@ -138,7 +139,7 @@ class RollupRepresentation(serializers.Serializer):
         child=serializers.CharField(), help_text="Document types (see KycDocumentTypeEnum)."
     )
     version = serializers.IntegerField()
-    updatedAt = serializers.DateTimeField()
+    updatedAt = UtcDateTimeField()
 
 
 def buyer_data(buyer: Buyer) -> dict:

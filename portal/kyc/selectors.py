@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from portal.core.times import rfc3339
 from portal.kyc.models import Buyer, ComplianceStatus, KycDocument, SelfServiceInvitation, ViesResult
 from portal.kyc.rules import REQUIRED_DOCUMENTS
 
@@ -39,20 +40,16 @@ class Rollup:
             "sellerId": str(buyer.partner_id),
             "status": self.status,
             "viesResult": buyer.vies_result,
-            "viesCheckedAt": _iso(buyer.vies_checked_at),
+            "viesCheckedAt": rfc3339(buyer.vies_checked_at),
             "kycLevel": buyer.kyc_level,
             "requiredDocuments": list(self.required),
             "presentDocuments": [
-                {"type": d.type, "documentId": str(d.pk), "uploadedAt": _iso(d.created_at)} for d in self.present
+                {"type": d.type, "documentId": str(d.pk), "uploadedAt": rfc3339(d.created_at)} for d in self.present
             ],
             "missingDocuments": list(self.missing),
             "version": buyer.version,
-            "updatedAt": _iso(buyer.updated_at or timezone.now()),
+            "updatedAt": rfc3339(buyer.updated_at or timezone.now()),
         }
-
-
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def compliance_status_for(*, vies_result: str, missing: list[str]) -> str:

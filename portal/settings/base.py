@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.core.middleware.TrustedProxyMiddleware",  # first: everything after it reads the client's address
     "portal.core.middleware.HealthProbeMiddleware",
+    "portal.core.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.core.middleware.TokenLinkMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -144,6 +145,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+# /v1 JSON bodies nesting deeper than this are a 400 (portal/core/api/parsers.py).
+API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", "64"))
+# Chunked request bodies are read up to this size where the server ends the input (portal/core/chunked.py).
+CHUNKED_REQUEST_MAX_BYTES = int(os.environ.get("CHUNKED_REQUEST_MAX_BYTES", str(DATA_UPLOAD_MAX_MEMORY_SIZE)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 
@@ -182,6 +187,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
+# Failed client authentications per client id at POST /oauth/token before a lockout (portal/clients/token_throttle.py).
+OAUTH_TOKEN_FAILURE_RATE = os.environ.get("OAUTH_TOKEN_FAILURE_RATE", "10/5minutes")
 
 # Celery: an embedded filesystem broker unless CELERY_BROKER_URL is set.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -214,10 +221,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's parsers plus a JSON nesting limit (API_MAX_JSON_DEPTH) and no NUL characters: 400, never a 500.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        "portal.core.api.parsers.StrictJSONParser",
+        "portal.core.api.parsers.StrictMultiPartParser",
+        "portal.core.api.parsers.StrictFormParser",
     ],
     "EXCEPTION_HANDLER": "portal.core.api.exceptions.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,13 +1,14 @@
 """The one FilterSet of the delivery history, shared by the pages, the API and bulk replay."""
 
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 
+from portal.core.times import rfc3339
 from portal.webhooks.events import EVENT_TYPES
 from portal.webhooks.models import WebhookDelivery
 
@@ -99,4 +100,8 @@ class DeliveryFilter(django_filters.FilterSet):
         """The cleaned, non-empty filters as JSON-safe strings (stored on a bulk replay job)."""
         if not self.is_valid():
             return {}
-        return {k: str(v) for k, v in self.form.cleaned_data.items() if v not in (None, "")}
+        return {
+            k: rfc3339(v) if isinstance(v, datetime) else str(v)
+            for k, v in self.form.cleaned_data.items()
+            if v not in (None, "")
+        }

@@ -2,6 +2,8 @@ import uuid
 
 from django.db import models
 
+from portal.core.times import rfc3339
+
 
 class WebhookEvent(models.Model):
     """An outbox row: written in the same transaction as the change that causes it."""
@@ -39,7 +41,7 @@ class WebhookEvent(models.Model):
         return {
             "id": self.webhook_id,
             "type": self.type,
-            "createdAt": self.created_at.isoformat().replace("+00:00", "Z"),
+            "createdAt": rfc3339(self.created_at),
             "organizationId": str(self.organization_id),
             "partnerId": str(self.partner_id) if self.partner_id else None,
             "data": self.data,

@@ -158,3 +158,32 @@ def replay_job_queryset(job):
     if not filterset.is_valid():
         return WebhookDelivery.objects.none()
     return filterset.qs
+
+
+def endpoint_previous_secret_created_at(*, endpoint: WebhookEndpoint):
+    """When the secret now in its rotation overlap was created. No column holds it: the rotation that retired
+    it recorded `previousCreatedAt` in its audit entry; older entries fall back to the rotation before, else
+    the endpoint's creation (its first secret)."""
+    from datetime import datetime
+
+    from portal.core.models import AuditEntry
+
+    rotations = list(
+        AuditEntry.objects.filter(
+            organization_id=endpoint.organization_id,
+            action="webhook_endpoint.secret_rotated",
+            target_id=str(endpoint.pk),
+        )
+        .order_by("-occurred_at")
+        .values_list("occurred_at", "after")[:2]
+    )
+    if rotations:
+        recorded = (rotations[0][1] or {}).get("previousCreatedAt")
+        if recorded:
+            try:
+                return datetime.fromisoformat(recorded)
+            except ValueError:
+                pass
+        if len(rotations) > 1:
+            return rotations[1][0]
+    return endpoint.created_at

@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
 from portal.core.problems import Problem
+from portal.core.times import rfc3339
 from portal.organizations.models import Membership
 from portal.organizations.selectors import organization_capabilities, organization_partners
 from portal.webhooks import ssrf
 from portal.webhooks.events import EVENT_SEGMENTS, EVENT_TYPES_BY_NAME, subscription_matches
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookReplayJob
+from portal.webhooks.selectors import endpoint_previous_secret_created_at
 from portal.webhooks.signing import secret_generate
 
 REPLAY_WINDOW = timedelta(days=30)
@@ -205,7 +207,11 @@ def endpoint_secret_reveal(*, actor: Actor, endpoint: WebhookEndpoint) -> list[d
     secrets = [{"secret": endpoint.secret, "createdAt": endpoint.secret_created_at, "expiresAt": None}]
     if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
         secrets.append(
-            {"secret": endpoint.previous_secret, "createdAt": None, "expiresAt": endpoint.previous_secret_expires_at}
+            {
+                "secret": endpoint.previous_secret,
+                "createdAt": endpoint_previous_secret_created_at(endpoint=endpoint),
+                "expiresAt": endpoint.previous_secret_expires_at,
+            }
         )
     audit_record(
         actor=actor, action="webhook_endpoint.secret_revealed", target=endpoint, organization=endpoint.organization
@@ -222,6 +228,7 @@ def endpoint_secret_rotate(
     now = timezone.now()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        previous_created_at = endpoint.secret_created_at
         if overlap > timedelta(0):
             endpoint.previous_secret, endpoint.previous_secret_expires_at = endpoint.secret, now + overlap
         else:
@@ -236,6 +243,7 @@ def endpoint_secret_rotate(
             after={
                 "overlapSeconds": int(overlap.total_seconds()),
                 "previousExpiresAt": endpoint.previous_secret_expires_at,
+                "previousCreatedAt": rfc3339(previous_created_at),
             },
         )
     return endpoint
@@ -399,7 +407,7 @@ def _replay_window_check(event_created_at) -> None:
         raise Problem(
             "replay-window-expired",
             "This event is older than the 30-day replay window.",
-            eventCreatedAt=event_created_at.isoformat(),
+            eventCreatedAt=rfc3339(event_created_at),
         )
 
 

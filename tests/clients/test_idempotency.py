@@ -210,3 +210,31 @@ def test_concurrent_identical_requests_execute_exactly_once():
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert post(api, {"sleep": "0.3", "x": 1}, key="race")["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+def test_key_reused_on_another_path_says_the_path_differs_not_the_body(api, partner):
+    post(api, {"a": 1}, key="k-path")
+    response = post(api, {"a": 1}, key="k-path", path=f"/v1/partners/{partner.pk}/buyers")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"].endswith("/problems/idempotency-key-reused")
+    assert body["differs"] == ["path"]
+    assert "POST /v1/echo" in body["detail"] and f"POST /v1/partners/{partner.pk}/buyers" in body["detail"]
+    assert "different body" not in body["detail"]
+
+
+@pytest.mark.django_db
+def test_key_reused_with_another_method_says_so(api):
+    post(api, {"a": 1}, key="k-method")
+    body = post(api, {"a": 1}, key="k-method", method="patch").json()
+    assert body["differs"] == ["method"]
+    assert "PATCH /v1/echo" in body["detail"] and "another method" in body["detail"]
+
+
+@pytest.mark.django_db
+def test_key_reused_with_another_body_says_the_body_differs(api):
+    post(api, {"a": 1}, key="k-body")
+    body = post(api, {"a": 2}, key="k-body").json()
+    assert body["differs"] == ["body"]
+    assert "different body" in body["detail"]

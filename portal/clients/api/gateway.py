@@ -43,6 +43,7 @@ from portal.clients.services import CONSECUTIVE_429S_BEFORE_PAUSE, client_pause_
 from portal.clients.usage import usage_count
 from portal.core.api.schema import GatewayAutoSchema
 from portal.core.problems import Problem
+from portal.core.times import rfc3339
 
 _ANY_JSON = frozenset({"", "*/*", "application/json"})
 
@@ -63,7 +64,7 @@ def gateway_check_client(caller: ApiCaller, now=None) -> None:
         "client-paused",
         f"This API client is paused: {client.pause_reason or 'paused by NT24 support'}.",
         headers={"Retry-After": str(max(retry, 1))},
-        pausedUntil=client.paused_until.isoformat() if client.paused_until else None,
+        pausedUntil=rfc3339(client.paused_until),
     )
 
 

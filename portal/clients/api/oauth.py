@@ -13,15 +13,35 @@ from rest_framework.views import APIView
 
 from portal.clients.api.serializers import OAuthErrorSerializer, TokenRequestSerializer, TokenResponseSerializer
 from portal.clients.selectors import client_credentials_verify
-from portal.clients.services import access_token_issue
+from portal.clients.services import access_token_issue, client_token_lockout_record
+from portal.clients.token_throttle import token_failure_record, token_lockout_seconds, token_rate
+from portal.core.audit import Actor
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class OAuthError(Exception):
-    def __init__(self, error: str, description: str, *, status: int = 400, basic: bool = False):
+    def __init__(
+        self, error: str, description: str, *, status: int = 400, basic: bool = False, retry_after: int | None = None
+    ):
         self.error, self.description, self.status, self.basic = error, description, status, basic
+        self.retry_after = retry_after
         super().__init__(description)
+
+
+def _refuse_nul(*values) -> None:
+    # PostgreSQL refuses NUL in text; no client id or secret holds one.
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        raise OAuthError("invalid_request", "The client credentials must not contain NUL characters.")
+
+
+def _locked_out(retry: int) -> OAuthError:
+    return OAuthError(
+        "too_many_attempts",
+        f"Too many failed authentications for this client; retry in {retry} s.",
+        status=429,
+        retry_after=retry,
+    )
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -36,7 +56,9 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     if not sep:
         raise OAuthError("invalid_client", "Malformed HTTP Basic credentials.", status=401, basic=True)
     # RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    _refuse_nul(client_id, secret)
+    return client_id, secret
 
 
 class TokenView(APIView):
@@ -66,6 +88,11 @@ class TokenView(APIView):
             ),
             400: OpenApiResponse(OAuthErrorSerializer, description="invalid_request or unsupported_grant_type"),
             401: OpenApiResponse(OAuthErrorSerializer, description="invalid_client"),
+            429: OpenApiResponse(
+                OAuthErrorSerializer,
+                description="too_many_attempts: 10 failed authentications of this client id in 5 minutes; "
+                "every request for it is refused until Retry-After, even with the right secret.",
+            ),
         },
     )
     def post(self, request):
@@ -82,6 +109,7 @@ class TokenView(APIView):
         header = request.META.get("HTTP_AUTHORIZATION", "")
         basic = _basic_credentials(header) if header else None
         form_id, form_secret = data.get("client_id"), data.get("client_secret")
+        _refuse_nul(form_id, form_secret, data.get("grant_type"))
         if basic is not None and (form_secret or (form_id and form_id != basic[0])):
             raise OAuthError("invalid_request", "Use one client authentication method: HTTP Basic or the form body.")
         grant_type = data.get("grant_type")
@@ -97,8 +125,18 @@ class TokenView(APIView):
                 basic=True,
             )
         client_id, client_secret = basic if basic is not None else (form_id, form_secret)
+        retry = token_lockout_seconds(client_id=client_id)
+        if retry is not None:
+            raise _locked_out(retry)
         verified = client_credentials_verify(client_id=client_id, client_secret=client_secret)
         if verified is None:
+            if token_failure_record(client_id=client_id):
+                client_token_lockout_record(
+                    actor=Actor.from_request(request),
+                    client_id=client_id,
+                    rate=str(token_rate()),
+                    lockout_seconds=token_lockout_seconds(client_id=client_id),
+                )
             raise OAuthError(
                 "invalid_client",
                 "Unknown client, or a wrong, expired or revoked secret.",
@@ -117,6 +155,8 @@ class TokenView(APIView):
         if exc.status == 401:
             # RFC 6749 §5.2: a 401 carries the scheme the client should use.
             headers["WWW-Authenticate"] = 'Basic realm="nt24", charset="UTF-8"'
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return Response({"error": exc.error, "error_description": exc.description}, status=exc.status, headers=headers)
 
     def handle_exception(self, exc):

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from portal.core.api.fields import UtcDateTimeField
+
 
 class PartnerSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -32,7 +34,7 @@ class MeClientSerializer(serializers.Serializer):
 class MeDpaSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ACCEPTED", "NOT_ACCEPTED"])
     version = serializers.CharField(allow_null=True)
-    signedAt = serializers.DateTimeField(allow_null=True)
+    signedAt = UtcDateTimeField(allow_null=True)
 
 
 class RateLimitBudgetSerializer(serializers.Serializer):

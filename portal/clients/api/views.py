@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from portal.clients.api.gateway import IntegrationAPIView
 from portal.clients.api.serializers import MeSerializer, PartnerListSerializer
 from portal.core.api.schema import FIRST_ITEM_ID, links_to
+from portal.core.times import rfc3339
 
 _ME_EXAMPLE = {
     "organization": {
@@ -42,10 +43,6 @@ def _partner_json(partner) -> dict:
     }
 
 
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 class MeView(IntegrationAPIView):
     @extend_schema(
         operation_id="me_retrieve",
@@ -75,7 +72,7 @@ class MeView(IntegrationAPIView):
             "dpa": {
                 "status": "ACCEPTED" if state.dpa_accepted else "NOT_ACCEPTED",
                 "version": state.dpa["version"] if state.dpa else None,
-                "signedAt": _iso(state.dpa["signedAt"]) if state.dpa else None,
+                "signedAt": rfc3339(state.dpa["signedAt"]) if state.dpa else None,
             },
             "partners": [_partner_json(p) for p in state.partners],
             "capabilities": sorted(state.capabilities),

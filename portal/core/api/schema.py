@@ -33,6 +33,11 @@ class ProblemSerializer(serializers.Serializer):
     capability = serializers.CharField(required=False, help_text="capability-not-granted: the missing flag.")
     sellerId = serializers.CharField(required=False, help_text="partner-not-authorized: the refused partner.")
     pausedUntil = serializers.DateTimeField(required=False, allow_null=True)
+    differs = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="idempotency-key-reused: what differs from the key's first request (method, path or body).",
+    )
     errorId = serializers.CharField(required=False, help_text="internal-error: quote it to support.")
 
 

@@ -2,12 +2,9 @@
 
 from rest_framework import serializers
 
+from portal.core.api.fields import UtcDateTimeField
 from portal.webhooks.events import example_payload
 from portal.webhooks.signing import payload_body
-
-
-def iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 class EventTypeSerializer(serializers.Serializer):
@@ -26,9 +23,9 @@ class EventTypeListSerializer(serializers.Serializer):
 
 class EndpointHealthSerializer(serializers.Serializer):
     consecutiveFailures = serializers.IntegerField(source="consecutive_failures")
-    failingSince = serializers.DateTimeField(source="failing_since", allow_null=True)
-    lastSuccessAt = serializers.DateTimeField(source="last_success_at", allow_null=True)
-    lastFailureAt = serializers.DateTimeField(source="last_failure_at", allow_null=True)
+    failingSince = UtcDateTimeField(source="failing_since", allow_null=True)
+    lastSuccessAt = UtcDateTimeField(source="last_success_at", allow_null=True)
+    lastFailureAt = UtcDateTimeField(source="last_failure_at", allow_null=True)
 
 
 class EndpointSerializer(serializers.Serializer):
@@ -38,11 +35,11 @@ class EndpointSerializer(serializers.Serializer):
     subscriptions = serializers.ListField(child=serializers.CharField())
     enabled = serializers.BooleanField()
     disabledReason = serializers.CharField(source="disabled_reason", allow_blank=True)
-    disabledAt = serializers.DateTimeField(source="disabled_at", allow_null=True)
+    disabledAt = UtcDateTimeField(source="disabled_at", allow_null=True)
     partnerIds = serializers.SerializerMethodField()
     health = EndpointHealthSerializer(source="*")
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    createdAt = UtcDateTimeField(source="created_at")
+    updatedAt = UtcDateTimeField(source="updated_at")
 
     def get_partnerIds(self, obj) -> list[str]:
         return sorted(str(p.pk) for p in obj.partners.all())
@@ -71,8 +68,8 @@ class EndpointPatchSerializer(serializers.Serializer):
 
 class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField(help_text="`whsec_` + base64 key, as the standardwebhooks libraries expect.")
-    createdAt = serializers.DateTimeField(allow_null=True)
-    expiresAt = serializers.DateTimeField(allow_null=True, help_text="Set on the previous secret during an overlap.")
+    createdAt = UtcDateTimeField(allow_null=True)
+    expiresAt = UtcDateTimeField(allow_null=True, help_text="Set on the previous secret during an overlap.")
 
 
 class SecretListSerializer(serializers.Serializer):
@@ -91,7 +88,7 @@ class RotateSecretSerializer(serializers.Serializer):
 
 class AttemptSerializer(serializers.Serializer):
     number = serializers.IntegerField()
-    attemptedAt = serializers.DateTimeField(source="attempted_at")
+    attemptedAt = UtcDateTimeField(source="attempted_at")
     durationMs = serializers.IntegerField(source="duration_ms")
     url = serializers.CharField()
     requestHeaders = serializers.DictField(source="request_headers")
@@ -116,10 +113,10 @@ class DeliverySerializer(serializers.Serializer):
     attemptCount = serializers.IntegerField(source="attempt_count")
     lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)
     lastFailureClass = serializers.CharField(source="last_failure_class")
-    lastAttemptAt = serializers.DateTimeField(source="last_attempt_at", allow_null=True)
-    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at", allow_null=True)
+    lastAttemptAt = UtcDateTimeField(source="last_attempt_at", allow_null=True)
+    nextAttemptAt = UtcDateTimeField(source="next_attempt_at", allow_null=True)
     replayOf = serializers.UUIDField(source="replay_of_id", allow_null=True)
-    createdAt = serializers.DateTimeField(source="created_at")
+    createdAt = UtcDateTimeField(source="created_at")
 
     def get_eventId(self, obj) -> str:
         return f"msg_{obj.event_id.hex}"
@@ -167,7 +164,7 @@ class ReplayJobSerializer(serializers.Serializer):
     processed = serializers.IntegerField()
     created = serializers.IntegerField(source="created_count", help_text="Replays created (deduplicated).")
     percent = serializers.IntegerField()
-    createdAt = serializers.DateTimeField(source="created_at")
-    startedAt = serializers.DateTimeField(source="started_at", allow_null=True)
-    finishedAt = serializers.DateTimeField(source="finished_at", allow_null=True)
+    createdAt = UtcDateTimeField(source="created_at")
+    startedAt = UtcDateTimeField(source="started_at", allow_null=True)
+    finishedAt = UtcDateTimeField(source="finished_at", allow_null=True)
     error = serializers.CharField()

@@ -1,6 +1,6 @@
 """/v1/webhooks: event catalog, endpoints, secrets, deliveries and replays. Thin: access, service, serialize."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +12,7 @@ from portal.clients.api.gateway import IntegrationAPIView
 from portal.core.api.schema import BODY_ID, FIRST_ITEM_ID, links_to, problem_responses, request_path
 from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
+from portal.core.times import rfc3339
 from portal.webhooks import selectors, services
 from portal.webhooks.access import access_delivery, access_endpoint, access_replay_job
 from portal.webhooks.api import serializers as s
@@ -331,7 +332,7 @@ class ReplayListView(WebhooksAPIView):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         dry_run = data.pop("dryRun")
-        raw = {k: (v.isoformat() if hasattr(v, "isoformat") else str(v)) for k, v in data.items()}
+        raw = {k: (rfc3339(v) if isinstance(v, datetime) else str(v)) for k, v in data.items()}
         filterset = _filterset(self.organization, raw)
         created_after = filterset.form.cleaned_data.get("createdAfter")
         if dry_run:
