@@ -35,6 +35,8 @@ DPA_MAX_BYTES = 10 * 1024 * 1024
 LOGO_MAX_BYTES = 1024 * 1024
 INVITATION_LIFETIME = timedelta(days=7)
 ORGANIZATION_FIELDS = ("name", "slug", "status", "rate_limit_per_minute", "brand_color")
+SUSPENSION_REASON_MAX = 500
+SUSPEND_ONLY_BY_ACTION = "Suspend or reactivate the organization with its own action, which asks for a reason."
 # The VAT prefix of Greece is EL, its ISO country code GR; Northern Ireland (XI) is GB.
 
 
@@ -85,6 +87,8 @@ def organization_create(
 ) -> IntegrationOrganization:
     if logo:
         _validate_logo(logo)
+    if status == IntegrationOrganization.Status.SUSPENDED:
+        raise ValidationError({"status": SUSPEND_ONLY_BY_ACTION})
     organization = IntegrationOrganization(
         name=name.strip(),
         slug=slug.strip().lower(),
@@ -119,6 +123,16 @@ def organization_update(
     logo: UploadedFile | None = None,
 ) -> IntegrationOrganization:
     organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    if (
+        status is not None
+        and status != organization.status
+        and IntegrationOrganization.Status.SUSPENDED
+        in (
+            status,
+            organization.status,
+        )
+    ):
+        raise ValidationError({"status": SUSPEND_ONLY_BY_ACTION})
     before = _organization_snapshot(organization)
     changes = {
         "name": name.strip() if name is not None else None,
@@ -147,6 +161,72 @@ def organization_update(
         target=organization,
         before=diff_before,
         after=diff_after,
+    )
+    return organization
+
+
+def _suspension_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why; the reason is kept in the audit log and shown to the members."})
+    if len(reason) > SUSPENSION_REASON_MAX:
+        raise ValidationError({"reason": f"Keep the reason under {SUSPENSION_REASON_MAX} characters."})
+    return reason
+
+
+@transaction.atomic
+def organization_suspend(
+    *, actor: Actor, organization: IntegrationOrganization, reason: str
+) -> IntegrationOrganization:
+    """NT24 support suspends an organization: no token, every /v1 call 403 organization-suspended.
+
+    The save raises the gateway generation (portal/clients/gateway_cache.py), so every process refuses
+    the organization's callers on their next call, cached or not."""
+    reason = _suspension_reason(reason)
+    organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    if organization.is_suspended:
+        raise ValidationError("This organization is already suspended.")
+    before = {"status": organization.status}
+    organization.status = IntegrationOrganization.Status.SUSPENDED
+    organization.suspended_at = timezone.now()
+    organization.suspension_reason = reason
+    organization.save(update_fields=["status", "suspended_at", "suspension_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="organization.suspended",
+        target=organization,
+        before=before,
+        after={"status": organization.status, "reason": reason},
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_reactivate(
+    *, actor: Actor, organization: IntegrationOrganization, reason: str
+) -> IntegrationOrganization:
+    """Lift a suspension: the organization is ACTIVE again and its clients may mint tokens at once."""
+    reason = _suspension_reason(reason)
+    organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    if not organization.is_suspended:
+        raise ValidationError("This organization is not suspended.")
+    before = {
+        "status": organization.status,
+        "suspendedAt": organization.suspended_at,
+        "reason": organization.suspension_reason,
+    }
+    organization.status = IntegrationOrganization.Status.ACTIVE
+    organization.suspended_at = None
+    organization.suspension_reason = ""
+    organization.save(update_fields=["status", "suspended_at", "suspension_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="organization.reactivated",
+        target=organization,
+        before=before,
+        after={"status": organization.status, "reason": reason},
     )
     return organization
 
