@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
 from portal.core.problems import Problem
+from portal.core.tasks import enqueue_on_commit
 from portal.core.vat import vat_normalize
 from portal.kyc.models import Buyer, DocumentType, KycDocument, KycLevel, SelfServiceInvitation, ViesResult
 from portal.kyc.representations import buyer_data, document_data, invitation_data
@@ -80,14 +81,10 @@ def _buyer_changed(buyer: Buyer, *, rollup_before: str | None = None, rollup_cha
 
 
 def _schedule_vies(buyer: Buyer) -> None:
-    buyer_id = str(buyer.pk)
+    # Not published (broker down): the buyer's vies_next_check_at is due, so kyc.vies_check_due runs it.
+    from portal.kyc.tasks import vies_check
 
-    def enqueue():
-        from portal.kyc.tasks import vies_check
-
-        vies_check.delay(buyer_id)
-
-    transaction.on_commit(enqueue)
+    enqueue_on_commit(vies_check, str(buyer.pk))
 
 
 # Buyers ---------------------------------------------------------------------------------------------------
@@ -484,14 +481,10 @@ def _invitation_event(invitation: SelfServiceInvitation, event_type: str) -> Non
 
 
 def _schedule_send(invitation: SelfServiceInvitation, token: str) -> None:
-    invitation_id = str(invitation.pk)
+    # Not published (broker down): the invitation stays PENDING and kyc.invitation_send_unsent sends it.
+    from portal.kyc.tasks import invitation_send_email
 
-    def enqueue():
-        from portal.kyc.tasks import invitation_send_email
-
-        invitation_send_email.delay(invitation_id, token)
-
-    transaction.on_commit(enqueue)
+    enqueue_on_commit(invitation_send_email, str(invitation.pk), token)
 
 
 def invitation_create(
@@ -646,6 +639,46 @@ def invitation_expire_due(*, limit: int = 500) -> int:
                 _invitation_expire_locked(invitation)
                 count += 1
     return count
+
+
+# A send not published within this long (the broker was down) is sent by kyc.invitation_send_unsent.
+UNSENT_INVITATION_AFTER = timedelta(minutes=5)
+
+
+def invitation_send_unsent(*, older_than: timedelta = UNSENT_INVITATION_AFTER, limit: int = 100) -> int:
+    """E-mail active invitations still PENDING long after their send was due; returns how many were sent.
+
+    Only the token's hash is stored, so each gets a fresh link (audited); a send task that was published
+    after all and runs later finds its token replaced and sends nothing, so the buyer gets one e-mail.
+    Failed sends (last_error_at set) stay for a person to resend, as before."""
+    now = timezone.now()
+    due = SelfServiceInvitation.objects.filter(
+        status=SelfServiceInvitation.Status.PENDING,
+        last_error_at__isnull=True,
+        updated_at__lte=now - older_than,
+        expires_at__gt=now,
+    )
+    sent = 0
+    for invitation_id in list(due.order_by("updated_at").values_list("pk", flat=True)[:limit]):
+        token, token_hash = _new_token()
+        with transaction.atomic():
+            invitation = (
+                due.select_for_update(of=("self",)).select_related("organization").filter(pk=invitation_id).first()
+            )
+            if invitation is None:
+                continue  # sent, revoked or retried meanwhile
+            invitation.token_hash = token_hash
+            invitation.version += 1
+            invitation.save()
+            audit_record(
+                actor=Actor.system(),
+                action="kyc.invitation.send_recovered",
+                target=invitation,
+                organization=invitation.organization,
+                after={"reason": "the e-mail was never sent (its task was not published); sent with a new link"},
+            )
+        sent += invitation_send_email(invitation_id=invitation_id, token=token)
+    return sent
 
 
 def invitation_send_email(*, invitation_id, token: str) -> bool:
