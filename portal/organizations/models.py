@@ -172,6 +172,8 @@ class MemberInvitation(UUIDModel):
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The last e-mail of the link could not be sent (SMTP down, refused recipient): the page offers a resend.
+    send_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,6 +5,7 @@ Keyword-only, typed, atomic and audited. Business-rule violations raise Django's
 """
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,8 @@ from portal.organizations.models import (
     Partner,
     PartnerAuthorization,
 )
+
+logger = logging.getLogger(__name__)
 
 DPA_MAX_BYTES = 10 * 1024 * 1024
 LOGO_MAX_BYTES = 1024 * 1024
@@ -553,6 +556,33 @@ def _new_token() -> tuple[str, str]:
     return token, invitation_token_hash(token)
 
 
+def _invitation_send_after_commit(issued: IssuedInvitation) -> None:
+    """Send after the commit; a mail failure is kept on the invitation (and audited), never a 500 after it.
+
+    The link exists only in this e-mail, so the page shows the failure and offers a resend (a new link)."""
+    invitation = issued.invitation
+    try:
+        _invitation_send(issued)
+    except Exception as exc:  # SMTP errors, refused recipients, connection failures
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        logger.warning("member invitation %s e-mail failed: %s", invitation.pk, type(exc).__name__)
+        invitation.send_error = error
+        with transaction.atomic():
+            MemberInvitation.objects.filter(pk=invitation.pk).update(send_error=error)
+            audit_record(
+                actor=Actor.system(),
+                organization=invitation.organization,
+                action="invitation.send_failed",
+                target=invitation,
+                target_label=invitation.email,
+                after={"error": error},
+            )
+        return
+    if invitation.send_error:
+        invitation.send_error = ""
+        MemberInvitation.objects.filter(pk=invitation.pk).update(send_error="")
+
+
 def _invitation_send(issued: IssuedInvitation) -> None:
     invitation = issued.invitation
     context = {
@@ -606,7 +636,7 @@ def invitation_create(
         target_label=email,
         after={"email": email, "role": role, "expiresAt": invitation.expires_at.isoformat()},
     )
-    transaction.on_commit(lambda: _invitation_send(issued))
+    transaction.on_commit(lambda: _invitation_send_after_commit(issued))
     return issued
 
 
@@ -629,7 +659,7 @@ def invitation_resend(*, actor: Actor, invitation: MemberInvitation) -> IssuedIn
         target_label=invitation.email,
         after={"expiresAt": invitation.expires_at.isoformat()},
     )
-    transaction.on_commit(lambda: _invitation_send(issued))
+    transaction.on_commit(lambda: _invitation_send_after_commit(issued))
     return issued
 
 

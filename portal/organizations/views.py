@@ -576,21 +576,33 @@ def invitation_create(request, organization_id):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Invitation sent to {issued.invitation.email}; the link is valid for 7 days.")
+            if issued.invitation.send_error:
+                messages.error(request, _SEND_FAILED.format(email=issued.invitation.email))
+            else:
+                messages.success(
+                    request, f"Invitation sent to {issued.invitation.email}; the link is valid for 7 days."
+                )
             return _respond_ok(request, template, _members_context(access), access, "members")
     return _respond_invalid(request, template, _members_context(access, invite_form=form))
 
 
-def _members_action(request, access: OrganizationAccess, action, *, success: str, row_key=None):
+_SEND_FAILED = "The invitation for {email} is saved, but its e-mail could not be sent; resend it shortly."
+
+
+def _members_action(request, access: OrganizationAccess, action, *, success: str, row_key=None, failure=None):
     template = "organizations/organization_members.html"
     try:
-        action()
+        result = action()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         if htmx_partial(request):
             return _section(request, template, _members_context(access, row_errors={row_key: exc.messages}), status=422)
         return redirect(_org_url("organizations:members", access))
-    messages.success(request, success)
+    problem = failure(result) if failure is not None else None
+    if problem:
+        messages.error(request, problem)
+    else:
+        messages.success(request, success)
     return _respond_ok(request, template, _members_context(access), access, "members")
 
 
@@ -635,6 +647,7 @@ def invitation_resend(request, organization_id, invitation_id):
         lambda: services.invitation_resend(actor=Actor.from_request(request), invitation=invitation),
         success=f"A new invitation link was sent to {invitation.email}.",
         row_key=invitation.pk,
+        failure=lambda issued: _SEND_FAILED.format(email=invitation.email) if issued.invitation.send_error else None,
     )
 
 
