@@ -188,3 +188,24 @@ def test_a_broker_at_a_closed_port_does_not_turn_a_commit_into_a_500(
     assert retry.status_code == 201 and retry["Idempotent-Replayed"] == "true"
     assert Buyer.objects.count() == 1 and IdempotencyRecord.objects.filter(key=key).count() == 1
     assert WebhookEvent.objects.filter(type="buyer.created", fanned_out_at__isnull=True).count() == 1
+
+
+def test_an_eager_tasks_own_error_is_not_mistaken_for_a_broker_outage(monkeypatch):
+    from portal.core.tasks import task_publish
+
+    def bug(*args, **kwargs):
+        raise ValueError("a bug in the task")
+
+    monkeypatch.setattr(Task, "apply_async", bug)
+    with pytest.raises(ValueError):
+        task_publish(webhook_tasks.deliveries_dispatch)
+
+
+def test_a_broker_error_is_caught_and_reported(monkeypatch):
+    from portal.core.tasks import task_publish
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(Task, "apply_async", down)
+    assert task_publish(webhook_tasks.deliveries_dispatch) is False
