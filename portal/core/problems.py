@@ -31,6 +31,15 @@ PROBLEM_TYPES: tuple[ProblemType, ...] = (
         "unpause the client early.",
     ),
     ProblemType(
+        "organization-suspended",
+        "Organization suspended",
+        403,
+        "NT24 support has suspended your organization: its API clients get no access token and every API "
+        "call is refused, whatever the client, token or DPA.",
+        "Contact NT24 support; the portal's organization pages show the suspension. Calls work again as soon "
+        "as support reactivates the organization.",
+    ),
+    ProblemType(
         "dpa-not-accepted",
         "Data processing agreement not accepted",
         403,

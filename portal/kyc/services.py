@@ -17,6 +17,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from portal.core.audit import Actor, audit_record
 from portal.core.problems import Problem
+from portal.core.tasks import enqueue_on_commit
 from portal.core.vat import vat_normalize
 from portal.kyc.file_types import (
     ACCEPTED_MEDIA_TYPES,
@@ -85,14 +86,10 @@ def _buyer_changed(buyer: Buyer, *, rollup_before: str | None = None, rollup_cha
 
 
 def _schedule_vies(buyer: Buyer) -> None:
-    buyer_id = str(buyer.pk)
+    # Not published (broker down): the buyer's vies_next_check_at is due, so kyc.vies_check_due runs it.
+    from portal.kyc.tasks import vies_check
 
-    def enqueue():
-        from portal.kyc.tasks import vies_check
-
-        vies_check.delay(buyer_id)
-
-    transaction.on_commit(enqueue)
+    enqueue_on_commit(vies_check, str(buyer.pk))
 
 
 # Buyers ---------------------------------------------------------------------------------------------------
@@ -535,14 +532,11 @@ def _invitation_event(invitation: SelfServiceInvitation, event_type: str) -> Non
 
 
 def _schedule_send(invitation: SelfServiceInvitation) -> None:
-    invitation_id = str(invitation.pk)
+    # The id only: the task rebuilds the link's token. Not published (broker down): the invitation stays
+    # PENDING and kyc.invitation_send_unsent sends it.
+    from portal.kyc.tasks import invitation_send_email
 
-    def enqueue():
-        from portal.kyc.tasks import invitation_send_email
-
-        invitation_send_email.delay(invitation_id)  # the id only: the task rebuilds the link's token
-
-    transaction.on_commit(enqueue)
+    enqueue_on_commit(invitation_send_email, str(invitation.pk))
 
 
 def invitation_create(
@@ -701,6 +695,41 @@ def invitation_expire_due(*, limit: int = 500) -> int:
                 _invitation_expire_locked(invitation)
                 count += 1
     return count
+
+
+# A send not published within this long (the broker was down) is sent by kyc.invitation_send_unsent.
+UNSENT_INVITATION_AFTER = timedelta(minutes=5)
+
+
+def invitation_send_unsent(*, older_than: timedelta = UNSENT_INVITATION_AFTER, limit: int = 100) -> int:
+    """E-mail active invitations still PENDING long after their send was due; returns how many were sent.
+
+    The link is rebuilt from the invitation (its salt), so the buyer gets the link the invitation was
+    created with. Failed sends (last_error_at set) stay for a person to resend, as before."""
+    now = timezone.now()
+    due = SelfServiceInvitation.objects.filter(
+        status=SelfServiceInvitation.Status.PENDING,
+        last_error_at__isnull=True,
+        updated_at__lte=now - older_than,
+        expires_at__gt=now,
+    )
+    sent = 0
+    for invitation_id in list(due.order_by("updated_at").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            invitation = (
+                due.select_for_update(of=("self",)).select_related("organization").filter(pk=invitation_id).first()
+            )
+            if invitation is None:
+                continue  # sent, revoked or retried meanwhile
+            audit_record(
+                actor=Actor.system(),
+                action="kyc.invitation.send_recovered",
+                target=invitation,
+                organization=invitation.organization,
+                after={"reason": "the e-mail was never sent (its task was not published)"},
+            )
+        sent += invitation_send_email(invitation_id=invitation_id)
+    return sent
 
 
 def invitation_send_email(*, invitation_id) -> bool:

@@ -9,7 +9,10 @@ from portal.organizations.models import IntegrationOrganization, Membership
 class OrganizationForm(forms.Form):
     name = forms.CharField(max_length=200)
     slug = forms.SlugField(max_length=80, help_text="Lower-case letters, digits and dashes; used in URLs and e-mails.")
-    status = forms.ChoiceField(choices=IntegrationOrganization.Status.choices)
+    # Suspension is its own support action with a reason (organization_suspend), never a field edit.
+    status = forms.ChoiceField(
+        choices=[c for c in IntegrationOrganization.Status.choices if c[0] != IntegrationOrganization.Status.SUSPENDED]
+    )
     rate_limit_per_minute = forms.IntegerField(
         label="Rate limit (requests per minute)",
         min_value=1,
@@ -30,6 +33,11 @@ class OrganizationForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
 
+    def __init__(self, *args, suspended: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if suspended:  # only reactivation changes a suspended organization's status
+            del self.fields["status"]
+
     @classmethod
     def for_organization(cls, organization: IntegrationOrganization, **kwargs) -> "OrganizationForm":
         initial = {
@@ -39,7 +47,7 @@ class OrganizationForm(forms.Form):
             "rate_limit_per_minute": organization.rate_limit_per_minute,
             "brand_color": organization.brand_color,
         }
-        return cls(initial=initial, **kwargs)
+        return cls(initial=initial, suspended=organization.is_suspended, **kwargs)
 
 
 class DpaForm(forms.Form):
@@ -61,6 +69,13 @@ class DpaForm(forms.Form):
         if timezone.is_naive(value):
             value = timezone.make_aware(value, timezone.UTC)
         return value
+
+
+class SuspensionForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Why? Kept in the audit log and shown to the members."}),
+    )
 
 
 class RevokeForm(forms.Form):

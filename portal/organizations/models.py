@@ -19,6 +19,9 @@ class IntegrationOrganization(UUIDModel):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ONBOARDING)
+    # Set by NT24 support's suspend action (portal/organizations/services.py), cleared on reactivation.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(max_length=500, blank=True)
     rate_limit_per_minute = models.PositiveIntegerField(
         default=600, help_text="Requests per minute shared by every API client of the organization."
     )
@@ -30,6 +33,10 @@ class IntegrationOrganization(UUIDModel):
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == self.Status.SUSPENDED
 
 
 class DataProcessingAgreement(UUIDModel):
@@ -165,6 +172,8 @@ class MemberInvitation(UUIDModel):
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The last e-mail of the link could not be sent (SMTP down, refused recipient): the page offers a resend.
+    send_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

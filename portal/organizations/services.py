@@ -5,6 +5,7 @@ Keyword-only, typed, atomic and audited. Business-rule violations raise Django's
 """
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,10 +32,14 @@ from portal.organizations.models import (
     PartnerAuthorization,
 )
 
+logger = logging.getLogger(__name__)
+
 DPA_MAX_BYTES = 10 * 1024 * 1024
 LOGO_MAX_BYTES = 1024 * 1024
 INVITATION_LIFETIME = timedelta(days=7)
 ORGANIZATION_FIELDS = ("name", "slug", "status", "rate_limit_per_minute", "brand_color")
+SUSPENSION_REASON_MAX = 500
+SUSPEND_ONLY_BY_ACTION = "Suspend or reactivate the organization with its own action, which asks for a reason."
 # The VAT prefix of Greece is EL, its ISO country code GR; Northern Ireland (XI) is GB.
 
 
@@ -85,6 +90,8 @@ def organization_create(
 ) -> IntegrationOrganization:
     if logo:
         _validate_logo(logo)
+    if status == IntegrationOrganization.Status.SUSPENDED:
+        raise ValidationError({"status": SUSPEND_ONLY_BY_ACTION})
     organization = IntegrationOrganization(
         name=name.strip(),
         slug=slug.strip().lower(),
@@ -119,6 +126,16 @@ def organization_update(
     logo: UploadedFile | None = None,
 ) -> IntegrationOrganization:
     organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    if (
+        status is not None
+        and status != organization.status
+        and IntegrationOrganization.Status.SUSPENDED
+        in (
+            status,
+            organization.status,
+        )
+    ):
+        raise ValidationError({"status": SUSPEND_ONLY_BY_ACTION})
     before = _organization_snapshot(organization)
     changes = {
         "name": name.strip() if name is not None else None,
@@ -147,6 +164,72 @@ def organization_update(
         target=organization,
         before=diff_before,
         after=diff_after,
+    )
+    return organization
+
+
+def _suspension_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why; the reason is kept in the audit log and shown to the members."})
+    if len(reason) > SUSPENSION_REASON_MAX:
+        raise ValidationError({"reason": f"Keep the reason under {SUSPENSION_REASON_MAX} characters."})
+    return reason
+
+
+@transaction.atomic
+def organization_suspend(
+    *, actor: Actor, organization: IntegrationOrganization, reason: str
+) -> IntegrationOrganization:
+    """NT24 support suspends an organization: no token, every /v1 call 403 organization-suspended.
+
+    The save raises the gateway generation (portal/clients/gateway_cache.py), so every process refuses
+    the organization's callers on their next call, cached or not."""
+    reason = _suspension_reason(reason)
+    organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    if organization.is_suspended:
+        raise ValidationError("This organization is already suspended.")
+    before = {"status": organization.status}
+    organization.status = IntegrationOrganization.Status.SUSPENDED
+    organization.suspended_at = timezone.now()
+    organization.suspension_reason = reason
+    organization.save(update_fields=["status", "suspended_at", "suspension_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="organization.suspended",
+        target=organization,
+        before=before,
+        after={"status": organization.status, "reason": reason},
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_reactivate(
+    *, actor: Actor, organization: IntegrationOrganization, reason: str
+) -> IntegrationOrganization:
+    """Lift a suspension: the organization is ACTIVE again and its clients may mint tokens at once."""
+    reason = _suspension_reason(reason)
+    organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)
+    if not organization.is_suspended:
+        raise ValidationError("This organization is not suspended.")
+    before = {
+        "status": organization.status,
+        "suspendedAt": organization.suspended_at,
+        "reason": organization.suspension_reason,
+    }
+    organization.status = IntegrationOrganization.Status.ACTIVE
+    organization.suspended_at = None
+    organization.suspension_reason = ""
+    organization.save(update_fields=["status", "suspended_at", "suspension_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organization=organization,
+        action="organization.reactivated",
+        target=organization,
+        before=before,
+        after={"status": organization.status, "reason": reason},
     )
     return organization
 
@@ -473,6 +556,33 @@ def _new_token() -> tuple[str, str]:
     return token, invitation_token_hash(token)
 
 
+def _invitation_send_after_commit(issued: IssuedInvitation) -> None:
+    """Send after the commit; a mail failure is kept on the invitation (and audited), never a 500 after it.
+
+    The link exists only in this e-mail, so the page shows the failure and offers a resend (a new link)."""
+    invitation = issued.invitation
+    try:
+        _invitation_send(issued)
+    except Exception as exc:  # SMTP errors, refused recipients, connection failures
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        logger.warning("member invitation %s e-mail failed: %s", invitation.pk, type(exc).__name__)
+        invitation.send_error = error
+        with transaction.atomic():
+            MemberInvitation.objects.filter(pk=invitation.pk).update(send_error=error)
+            audit_record(
+                actor=Actor.system(),
+                organization=invitation.organization,
+                action="invitation.send_failed",
+                target=invitation,
+                target_label=invitation.email,
+                after={"error": error},
+            )
+        return
+    if invitation.send_error:
+        invitation.send_error = ""
+        MemberInvitation.objects.filter(pk=invitation.pk).update(send_error="")
+
+
 def _invitation_send(issued: IssuedInvitation) -> None:
     invitation = issued.invitation
     context = {
@@ -526,7 +636,7 @@ def invitation_create(
         target_label=email,
         after={"email": email, "role": role, "expiresAt": invitation.expires_at.isoformat()},
     )
-    transaction.on_commit(lambda: _invitation_send(issued))
+    transaction.on_commit(lambda: _invitation_send_after_commit(issued))
     return issued
 
 
@@ -549,7 +659,7 @@ def invitation_resend(*, actor: Actor, invitation: MemberInvitation) -> IssuedIn
         target_label=invitation.email,
         after={"expiresAt": invitation.expires_at.isoformat()},
     )
-    transaction.on_commit(lambda: _invitation_send(issued))
+    transaction.on_commit(lambda: _invitation_send_after_commit(issued))
     return issued
 
 

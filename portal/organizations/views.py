@@ -39,6 +39,7 @@ from portal.organizations.forms import (
     PartnerAuthorizeForm,
     PartnerCreateForm,
     RevokeForm,
+    SuspensionForm,
 )
 from portal.organizations.models import IntegrationOrganization, Membership
 from portal.organizations.onboarding import onboarding_progress, onboarding_steps
@@ -186,8 +187,46 @@ def _overview_context(access: OrganizationAccess, **extra) -> dict:
         capabilities=[{"capability": c, "grant": grants.get(c.slug)} for c in CAPABILITIES],
         granted_count=len(grants),
         member_count=Membership.objects.filter(organization=organization).count(),
-        **extra,
+        **{"status_form": SuspensionForm() if access.is_support else None, **extra},
     )
+
+
+def _organization_status_action(request, organization_id, *, suspend: bool):
+    """Suspend or reactivate (support only, a reason required): a dialog on the overview, a page without JS."""
+    access = access_organization(user=request.user, organization_id=organization_id)
+    _require_support_access(access)
+    form = SuspensionForm(request.POST)
+    if form.is_valid():
+        action = services.organization_suspend if suspend else services.organization_reactivate
+        try:
+            action(actor=Actor.from_request(request), organization=access.organization, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "The organization is suspended: its clients get no token and every API call answers 403."
+                if suspend
+                else "The organization is active again: its clients can call the API.",
+            )
+            return _done(request, _org_url("organizations:detail", access))
+    access.organization.refresh_from_db()
+    context = _overview_context(access, status_form=form)
+    if htmx_partial(request):
+        return render(request, "organizations/organization_detail.html#status-form", context, status=422)
+    return render(request, "organizations/organization_status.html", context, status=422)
+
+
+@login_required
+@require_POST
+def organization_suspend(request, organization_id):
+    return _organization_status_action(request, organization_id, suspend=True)
+
+
+@login_required
+@require_POST
+def organization_reactivate(request, organization_id):
+    return _organization_status_action(request, organization_id, suspend=False)
 
 
 @login_required
@@ -214,7 +253,7 @@ def organization_edit(request, organization_id):
         return render(
             request, "organizations/organization_edit.html", {**_org_context(access, "overview"), "form": form}
         )
-    form = OrganizationForm(request.POST, request.FILES)
+    form = OrganizationForm(request.POST, request.FILES, suspended=organization.is_suspended)
     if form.is_valid():
         try:
             organization = services.organization_update(
@@ -536,21 +575,33 @@ def invitation_create(request, organization_id):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"Invitation sent to {issued.invitation.email}; the link is valid for 7 days.")
+            if issued.invitation.send_error:
+                messages.error(request, _SEND_FAILED.format(email=issued.invitation.email))
+            else:
+                messages.success(
+                    request, f"Invitation sent to {issued.invitation.email}; the link is valid for 7 days."
+                )
             return _respond_ok(request, template, _members_context(access), access, "members")
     return _respond_invalid(request, template, _members_context(access, invite_form=form))
 
 
-def _members_action(request, access: OrganizationAccess, action, *, success: str, row_key=None):
+_SEND_FAILED = "The invitation for {email} is saved, but its e-mail could not be sent; resend it shortly."
+
+
+def _members_action(request, access: OrganizationAccess, action, *, success: str, row_key=None, failure=None):
     template = "organizations/organization_members.html"
     try:
-        action()
+        result = action()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         if htmx_partial(request):
             return _section(request, template, _members_context(access, row_errors={row_key: exc.messages}), status=422)
         return redirect(_org_url("organizations:members", access))
-    messages.success(request, success)
+    problem = failure(result) if failure is not None else None
+    if problem:
+        messages.error(request, problem)
+    else:
+        messages.success(request, success)
     return _respond_ok(request, template, _members_context(access), access, "members")
 
 
@@ -595,6 +646,7 @@ def invitation_resend(request, organization_id, invitation_id):
         lambda: services.invitation_resend(actor=Actor.from_request(request), invitation=invitation),
         success=f"A new invitation link was sent to {invitation.email}.",
         row_key=invitation.pk,
+        failure=lambda issued: _SEND_FAILED.format(email=invitation.email) if issued.invitation.send_error else None,
     )
 
 

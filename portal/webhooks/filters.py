@@ -54,10 +54,17 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 class DeliveryFilter(django_filters.FilterSet):
     endpointId = django_filters.UUIDFilter(field_name="endpoint_id", label="Endpoint")
     eventType = django_filters.ChoiceFilter(
-        field_name="event_type", label="Event type", choices=[(e.name, e.name) for e in EVENT_TYPES]
+        field_name="event_type",
+        label="Event type",
+        choices=[(e.name, e.name) for e in EVENT_TYPES],
+        empty_label="Any event type",
     )
-    status = django_filters.ChoiceFilter(field_name="status", choices=WebhookDelivery.Status.choices)
-    statusClass = django_filters.ChoiceFilter(label="Response", choices=STATUS_CLASSES, method="filter_status_class")
+    status = django_filters.ChoiceFilter(
+        field_name="status", choices=WebhookDelivery.Status.choices, empty_label="Any status"
+    )
+    statusClass = django_filters.ChoiceFilter(
+        label="Response", choices=STATUS_CLASSES, method="filter_status_class", empty_label="Any response"
+    )
     createdAfter = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="From")
     createdBefore = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Until")
     eventId = EventIdFilter(field_name="event_id", label="Event id")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
 from portal.core.problems import Problem
+from portal.core.tasks import enqueue_on_commit
 from portal.core.times import rfc3339
 from portal.organizations.models import Membership
 from portal.organizations.selectors import organization_capabilities, organization_partners
@@ -478,12 +479,10 @@ def replay_job_create(*, actor: Actor, organization, filters: dict, queryset, cr
             after={"filters": filters, "total": total},
         )
 
-        def _start():
-            from portal.webhooks.tasks import replay_job_run
+        from portal.webhooks.tasks import replay_job_run
 
-            replay_job_run.delay(str(job.pk))
-
-        transaction.on_commit(_start)
+        # Not published (broker down): the job stays PENDING and webhooks.replay_jobs_resume starts it.
+        enqueue_on_commit(replay_job_run, str(job.pk))
     return job
 
 
@@ -549,6 +548,20 @@ def replay_job_run(*, job_id, queryset_for) -> WebhookReplayJob:
     )
     job.refresh_from_db()
     return job
+
+
+# A bulk replay still PENDING this long after it was created lost its start (broker down).
+REPLAY_START_GRACE = timedelta(minutes=2)
+
+
+def replay_jobs_unstarted_ids(*, older_than: timedelta = REPLAY_START_GRACE, limit: int = 100) -> list:
+    return list(
+        WebhookReplayJob.objects.filter(
+            status=WebhookReplayJob.Status.PENDING, started_at__isnull=True, created_at__lte=timezone.now() - older_than
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def replay_job_fail(*, job_id, error: str) -> None:

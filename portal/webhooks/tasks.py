@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from portal.core.tasks import task_publish
 from portal.webhooks import engine, services
 from portal.webhooks.wakeup import DISPATCH_WAKE_KEY, FANOUT_WAKE_KEY, TICK_FANOUT_AGE_SECONDS, wake_clear
 
@@ -36,6 +37,17 @@ def replay_job_run(replay_id: str) -> None:
     except Exception as exc:
         services.replay_job_fail(job_id=replay_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task(name="webhooks.replay_jobs_resume", ignore_result=True)
+def replay_jobs_resume() -> int:
+    """Start the bulk replays whose start was never published (the broker was down when they were created)."""
+    started = 0
+    for job_id in services.replay_jobs_unstarted_ids():
+        if not task_publish(replay_job_run, str(job_id)):
+            break  # still down: the next run finds them again
+        started += 1
+    return started
 
 
 @shared_task(name="webhooks.endpoints_health_check", ignore_result=True)

@@ -152,25 +152,26 @@ def endpoint_edit(request, organization_id, endpoint_id):
 def endpoint_detail(request, organization_id, endpoint_id):
     access = access_organization(user=request.user, organization_id=organization_id)
     endpoint = access_endpoint(organization=access.organization, endpoint_id=endpoint_id)
-    health = selectors.endpoint_health(endpoint=endpoint)
+    return render(request, "webhooks/endpoint_detail.html", _endpoint_detail_context(access, endpoint))
+
+
+def _endpoint_detail_context(access, endpoint, **extra) -> dict:
+    """Everything the full endpoint page shows; the reveal without HTMX adds the secrets to it."""
     recent = selectors.delivery_page(
         filterset=selectors.delivery_filterset(organization=access.organization, data={"endpointId": str(endpoint.pk)}),
         cursor=None,
         limit=10,
     ).items
-    return render(
-        request,
-        "webhooks/endpoint_detail.html",
-        _ctx(
-            access,
-            endpoint=endpoint,
-            health=health,
-            coverage=selectors.wildcard_coverage(endpoint.subscriptions),
-            recent=recent,
-            rotate_form=RotateSecretForm(),
-            can_manage=access.has_role(OPERATOR),
-            can_admin=access.has_role(ADMIN),
-        ),
+    return _ctx(
+        access,
+        endpoint=endpoint,
+        health=selectors.endpoint_health(endpoint=endpoint),
+        coverage=selectors.wildcard_coverage(endpoint.subscriptions),
+        recent=recent,
+        rotate_form=RotateSecretForm(),
+        can_manage=access.has_role(OPERATOR),
+        can_admin=access.has_role(ADMIN),
+        **extra,
     )
 
 
@@ -211,9 +212,11 @@ def endpoint_secret(request, organization_id, endpoint_id):
     access = access_organization(user=request.user, organization_id=organization_id, min_role=ADMIN)
     endpoint = access_endpoint(organization=access.organization, endpoint_id=endpoint_id)
     secrets = services.endpoint_secret_reveal(actor=Actor.from_request(request), endpoint=endpoint)
-    response = render_page(
-        request, "webhooks/endpoint_detail.html", _ctx(access, endpoint=endpoint, secrets=secrets), partial="secret"
-    )
+    if htmx_partial(request):
+        context = _ctx(access, endpoint=endpoint, secrets=secrets)
+    else:  # without JavaScript: the whole page, with the secret the audit entry says was shown
+        context = _endpoint_detail_context(access, endpoint, secrets=secrets)
+    response = render_page(request, "webhooks/endpoint_detail.html", context, partial="secret")
     response["Cache-Control"] = "no-store"
     return response
 

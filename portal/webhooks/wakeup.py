@@ -2,7 +2,8 @@
 
 Speed comes from here, correctness from the dispatcher tick. A flag in the cache (`cache.add`) says a
 task is on its way; the woken task clears it *before* it looks for work, so anything committed after
-that look enqueues a new task. The flag is cleared when the publish raises, and it expires by itself
+that look enqueues a new task. The flag is cleared when the publish fails (logged, never raised: the
+commit it follows is done — portal/core/tasks.py), and it expires by itself
 after `WAKE_SECONDS`, so a message lost without an error (published on a dead broker connection) or a
 flag in a cache the worker cannot clear (the per-process locmem cache of `make run` and the tests)
 delays work by at most that long: beat's dispatcher tick (every 2 s) fans out every event pending for
@@ -12,6 +13,8 @@ more than `TICK_FANOUT_AGE_SECONDS` itself.
 import logging
 
 from django.core.cache import cache
+
+from portal.core.tasks import task_publish
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +33,9 @@ def wake(key: str, task, *args) -> bool:
         first = True
     if not first:
         return False
-    try:
-        task.delay(*args)
-    except BaseException:
+    if not task_publish(task, *args):
         wake_clear(key)  # the flag must never outlive a failed publish, or later commits would wait for nothing
-        raise
+        return False
     return True
 
 

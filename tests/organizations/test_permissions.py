@@ -24,6 +24,8 @@ EVERYONE = {S, A, OP, V}
 MATRIX = {
     "detail": ("get", EVERYONE),
     "edit": ("get", {S}),
+    "suspend": ("post", {S}),
+    "reactivate": ("post", {S}),
     "dpa": ("get", EVERYONE),
     "dpa_register": ("post", {S}),
     "dpa_revoke": ("post", {S}),

@@ -134,7 +134,7 @@ def test_edit_inline(support_client, organization):
     data = {
         "name": "Renamed",
         "slug": organization.slug,
-        "status": "SUSPENDED",
+        "status": "ACTIVE",
         "rate_limit_per_minute": 60,
         "brand_color": "#000000",
     }
@@ -143,7 +143,7 @@ def test_edit_inline(support_client, organization):
     ok = support_client.post(url("edit", organization), data, **HTMX)
     assert ok.status_code == 200 and "HX-Redirect" in ok
     organization.refresh_from_db()
-    assert (organization.name, organization.status, organization.rate_limit_per_minute) == ("Renamed", "SUSPENDED", 60)
+    assert (organization.name, organization.status, organization.rate_limit_per_minute) == ("Renamed", "ACTIVE", 60)
 
 
 def test_logo_must_be_an_image(support_client, organization, pdf_upload):

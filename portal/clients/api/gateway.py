@@ -1,6 +1,7 @@
 """The Integration API's gateway rules, applied on every /v1 call in the FAQ's order.
 
-1. bad/expired token 401 invalid-token      2. paused client 403 client-paused (Retry-After)
+1. bad/expired token 401 invalid-token      2. suspended organization 403 organization-suspended
+   then paused client 403 client-paused (Retry-After)
 3. DPA not accepted 403 dpa-not-accepted    4. over the organization's budget 429 rate-limited
    (10 consecutive 429s pause the client for 15 minutes)
 5. partner not authorized 403               6. capability missing 403 capability-not-granted
@@ -49,6 +50,15 @@ _ANY_JSON = frozenset({"", "*/*", "application/json"})
 
 # last_used_at is written at most once per this interval per client and per secret (not on every call).
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def gateway_check_organization(caller: ApiCaller) -> None:
+    """A suspended organization is refused before anything about its client or DPA is said."""
+    if caller.organization.is_suspended:
+        raise Problem(
+            "organization-suspended",
+            "Your organization is suspended by NT24 support; contact support to have it reactivated.",
+        )
 
 
 def gateway_check_client(caller: ApiCaller, now=None) -> None:
@@ -108,6 +118,7 @@ def gateway_check_budget(caller: ApiCaller, budget: BudgetState) -> BudgetState:
 
 def _rules_before_budget(caller: ApiCaller, now) -> OrganizationGatewayState:
     """Rules 2 and 3 (rule 1 ran in authentication)."""
+    gateway_check_organization(caller)
     gateway_check_client(caller, now)
     state = organization_gateway_state(organization=caller.organization, generation=caller.generation)
     gateway_check_dpa(caller, state)
@@ -117,7 +128,7 @@ def _rules_before_budget(caller: ApiCaller, now) -> OrganizationGatewayState:
 def gateway_admit(caller: ApiCaller, now) -> tuple[ApiCaller, OrganizationGatewayState, BudgetState]:
     """Rules 1-4 in order; returns the (possibly reloaded) caller, its organization's state and budget."""
     if caller.cached:
-        if caller.client.status == ApiClient.Status.ACTIVE:
+        if caller.client.status == ApiClient.Status.ACTIVE and not caller.organization.is_suspended:
             state = organization_gateway_state(organization=caller.organization, generation=caller.generation)
             if state.dpa_accepted:
                 budget = gateway_spend(caller)

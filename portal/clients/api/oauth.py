@@ -144,6 +144,13 @@ class TokenView(APIView):
                 basic=basic is not None,
             )
         client, secret = verified
+        if client.organization.is_suspended:
+            raise OAuthError(
+                "invalid_client",
+                "The client's organization is suspended by NT24 support; no token is issued until it is reactivated.",
+                status=401,
+                basic=basic is not None,
+            )
         issued = access_token_issue(client=client, secret=secret)
         return Response(
             {"access_token": issued.plaintext, "token_type": "Bearer", "expires_in": issued.expires_in},

@@ -79,7 +79,14 @@ def problem_responses(*slugs: str) -> dict:
     return responses
 
 
-GATEWAY_PROBLEMS = ("invalid-token", "client-paused", "dpa-not-accepted", "rate-limited", "internal-error")
+GATEWAY_PROBLEMS = (
+    "invalid-token",
+    "organization-suspended",
+    "client-paused",
+    "dpa-not-accepted",
+    "rate-limited",
+    "internal-error",
+)
 IDEMPOTENCY_PROBLEMS = ("idempotency-key-reused", "idempotency-request-in-progress", "validation-error")
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
