@@ -299,4 +299,5 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+from portal.settings.queues import *  # noqa: E402,F403
 from portal.settings.schedule import *  # noqa: E402,F403
