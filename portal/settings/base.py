@@ -288,6 +288,9 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
 WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", "")
 WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "15"))
 
+# /metrics (Prometheus): scrapers send `Authorization: Bearer <METRICS_TOKEN>`; unset, only support sessions see it.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 VIES_BASE_URL = os.environ.get("VIES_BASE_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api").rstrip("/")
 
 LOGGING = {
