@@ -29,18 +29,20 @@ MINUTE_TTL_SECONDS = 2 * 3600
 SUCCESS = "success"  # the outcome of an attempt without a failure class (2xx)
 # Seconds. The top bound is the delivery timeout (WEBHOOK_TIMEOUT_SECONDS, 15 s by default).
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
-BREAKER_STATES = ("CLOSED", "OPEN", "HALF_OPEN")
 ORGANIZATION_SERIES_LIMIT = 100  # per-organization series beyond this are summed into organization="other"
+
+OUTAGE_BACKOFF_SECONDS = 5.0  # after a Redis error, skip Redis that long: a flush never waits on it twice
 
 _clients: dict[str, redis.Redis] = {}
 _warned_at = 0.0
+_down_until: dict[str, float] = {}
 
 
 def metrics_redis() -> redis.Redis | None:
     """The Redis that holds the metrics, or None without REDIS_URL. Short timeouts: a Redis outage must
     cost a flush milliseconds, never stall delivery."""
     url = settings.REDIS_URL
-    if not url:
+    if not url or time.monotonic() < _down_until.get(url, 0.0):
         return None
     client = _clients.get(url)
     if client is None:
@@ -49,7 +51,10 @@ def metrics_redis() -> redis.Redis | None:
 
 
 def _warn(what: str) -> None:
+    """Redis failed: say so (once a minute during an outage, not once per flush) and leave it alone for a while;
+    attempts flushed meanwhile are not counted (the attempts themselves are in the database)."""
     global _warned_at
+    _down_until[settings.REDIS_URL] = time.monotonic() + OUTAGE_BACKOFF_SECONDS
     if time.monotonic() - _warned_at > 60:  # one line a minute during an outage, not one per flush
         _warned_at = time.monotonic()
         logger.warning("webhook metrics: Redis unavailable, %s", what, exc_info=True)

@@ -1,5 +1,6 @@
 """Backpressure made visible: the support console's Webhook operations page, /metrics, the attempt observer."""
 
+import time
 import uuid
 from datetime import timedelta
 from types import SimpleNamespace
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.django_db
 
 NOW = timezone.now().replace(microsecond=0)
 OPS_URL = "/operations/webhooks/"
+
+
+@pytest.fixture(autouse=True)
+def _no_redis_backoff(monkeypatch):
+    monkeypatch.setattr(metrics, "_down_until", {})  # an outage simulated by one test never leaks into the next
 
 
 @pytest.fixture
@@ -133,11 +139,18 @@ def test_the_engine_reports_every_flushed_attempt(
     assert totals["outcome:http"] == 1 and totals["outcome:success"] == 1 and totals["count"] == 2
 
 
-def test_a_redis_outage_never_fails_the_flush(settings, seeded):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+def test_a_redis_outage_never_fails_the_flush_and_is_left_alone_for_a_while(settings, seeded, caplog, monkeypatch):
+    settings.REDIS_URL = f"redis://127.0.0.1:1/{uuid.uuid4().int % 16}"  # nothing listens there
+    client = metrics.metrics_redis()
     metrics.attempts_observe([_outcome(seeded.busy)])  # no exception
+    assert "webhook metrics: Redis unavailable" in caplog.text
+    # Backed off: the next flushes and reads do not wait on the dead Redis again.
+    assert metrics.metrics_redis() is None
     assert metrics.attempt_totals() is None
     assert metrics.minute_counts(now=NOW) is None
+    later = time.monotonic() + metrics.OUTAGE_BACKOFF_SECONDS + 1
+    monkeypatch.setattr(metrics.time, "monotonic", lambda: later)
+    assert metrics.metrics_redis() is client  # tried again after the back-off
 
 
 # ---------------------------------------------------------------------------------------------- /metrics
