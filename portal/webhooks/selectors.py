@@ -258,6 +258,10 @@ class DeliveryRate:
     per_second: float
     last_minute_per_second: float
 
+    @property
+    def caption(self) -> str:
+        return f"{self.delivered} delivered · {self.failed} failed attempts · {self.per_second:.2f}/s"
+
 
 def _rate(minutes: list[tuple], ok: str, failed: str) -> DeliveryRate:
     peak = max((counts.get(ok, 0) + counts.get(failed, 0) for _, counts in minutes), default=0) or 1

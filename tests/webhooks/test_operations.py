@@ -283,6 +283,7 @@ def test_support_sees_the_backlog_overall_and_per_endpoint(client, support_user,
     busy = next(r for r in operations.endpoints if r.endpoint.pk == seeded.busy.pk)
     assert (busy.due, busy.in_flight, busy.scheduled, busy.oldest_due_age) == (3, 1, 1, timedelta(seconds=90))
     assert busy.rate.delivered == 120 and sum(1 for bar in busy.rate.bars if bar["h"]) == 1
+    assert "<figcaption>120 delivered · 0 failed attempts · 0.03/s</figcaption>" in html
 
 
 def test_polling_stops_when_the_backlog_is_gone(client, support_user, seeded, no_metrics_redis):
