@@ -142,40 +142,38 @@ def minute_counts(*, now: datetime, minutes: int = 60) -> list[tuple[datetime, d
 
 class WebhookCollector:
     """The webhook metrics of /metrics, computed at scrape time: gauges from the database (one grouped query
-    over active deliveries, one over endpoints), counters and the latency histogram from Redis."""
+    over active deliveries, one over endpoints, one for the slugs of organizations with due deliveries),
+    counters and the latency histogram from Redis."""
 
     def describe(self):
         return []  # computed at scrape time only: registering must not query the database
 
     def collect(self):
+        from portal.organizations.models import IntegrationOrganization
         from portal.webhooks.selectors import breaker_state_counts, delivery_backlog
 
         now = timezone.now()
         backlog = delivery_backlog(now=now)
         due_by_organization: Counter = Counter()
-        slugs = {}
-        in_flight = 0
-        oldest = None
         for row in backlog.rows:
             if row.due:
                 due_by_organization[row.organization_id] += row.due
-                slugs[row.organization_id] = row.organization_slug
-            in_flight += row.in_flight
-            if row.oldest_due_at is not None and (oldest is None or row.oldest_due_at < oldest):
-                oldest = row.oldest_due_at
+        ranked = due_by_organization.most_common()
+        shown = [organization_id for organization_id, _ in ranked[:ORGANIZATION_SERIES_LIMIT]]
+        slugs = dict(IntegrationOrganization.objects.filter(pk__in=shown).values_list("id", "slug")) if shown else {}
+        oldest = backlog.oldest_due_at
         due = GaugeMetricFamily(
             "nt24_webhook_deliveries_due",
             "Deliveries due now (PENDING/RETRYING, next attempt at or before now), per organization.",
             labels=["organization"],
         )
-        ranked = due_by_organization.most_common()
         for organization_id, count in ranked[:ORGANIZATION_SERIES_LIMIT]:
-            due.add_metric([slugs[organization_id]], count)
+            due.add_metric([slugs.get(organization_id, str(organization_id))], count)
         if len(ranked) > ORGANIZATION_SERIES_LIMIT:
             due.add_metric(["other"], sum(count for _, count in ranked[ORGANIZATION_SERIES_LIMIT:]))
         yield due
         yield GaugeMetricFamily(
-            "nt24_webhook_deliveries_in_flight", "Deliveries leased to a worker right now.", value=in_flight
+            "nt24_webhook_deliveries_in_flight", "Deliveries leased to a worker right now.", value=backlog.in_flight
         )
         yield GaugeMetricFamily(
             "nt24_webhook_oldest_due_age_seconds",
