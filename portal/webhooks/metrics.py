@@ -12,6 +12,7 @@ console's chart counts attempts in the database (docs/decisions.md).
 
 import logging
 import time
+from bisect import bisect_left
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -71,6 +72,7 @@ def attempts_observe(results) -> None:
     if client is None:
         return
     totals: Counter = Counter()
+    smallest_bucket: Counter = Counter()  # index of the first bound at or above each duration
     minutes: dict[int, Counter] = {}
     duration_ms = 0
     for delivery, outcome in results:
@@ -78,10 +80,7 @@ def attempts_observe(results) -> None:
             continue
         attempt = outcome.attempt
         totals[f"outcome:{attempt.failure_class or SUCCESS}"] += 1
-        seconds = attempt.duration_ms / 1000
-        for bound in LATENCY_BUCKETS:
-            if seconds <= bound:
-                totals[f"le:{bound}"] += 1
+        smallest_bucket[bisect_left(LATENCY_BUCKETS, attempt.duration_ms / 1000)] += 1
         totals["count"] += 1
         duration_ms += attempt.duration_ms
         result = "ok" if not attempt.failure_class else "failed"
@@ -90,6 +89,11 @@ def attempts_observe(results) -> None:
         minute[f"{result}:{delivery.endpoint_id}"] += 1
     if not totals:
         return
+    cumulative = 0
+    for index, bound in enumerate(LATENCY_BUCKETS):  # Prometheus buckets count everything at or below the bound
+        cumulative += smallest_bucket[index]
+        if cumulative:
+            totals[f"le:{bound}"] = cumulative
     pipe = client.pipeline(transaction=False)
     for name, value in totals.items():
         pipe.hincrby(ATTEMPTS_KEY, name, value)
