@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1.7
-# NT24 Integration Portal: one image for web (gunicorn), worker and beat (celery) and the migrate step.
+# NT24 Integration Portal: one image for web (gunicorn), the workers and beat (celery) and the migrate step.
+# Workers: `celery --app portal worker --queues webhooks.dispatch,webhooks.fanout` and one on
+# `--queues vies,email,maintenance,celery` (docs/operations.md).
 
 # uv itself, pinned to the version the Makefile installs.
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv

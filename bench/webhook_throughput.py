@@ -122,7 +122,7 @@ def run_worker(endpoint, n: int, concurrency: int) -> tuple[float, float]:
             "--pool",
             "prefork",
             "-Q",
-            "celery",
+            ",".join(settings.WORKER_QUEUES["webhooks"]),  # the dispatcher's queue (portal/settings/queues.py)
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from portal.clients.api.docs import OpenApiSchemaView
 from portal.core import views as core_views
 from portal.organizations.views import organization_logo
+from portal.webhooks import views as webhook_views
 
 v1 = [
     path("", include(("portal.clients.api.urls", "clients-api"))),
@@ -17,6 +18,8 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_views.metrics, name="metrics"),
+    path("operations/webhooks/", webhook_views.operations_page, name="webhook-operations"),
     path("problems/", core_views.problem_list, name="problem-list"),
     path("problems/<slug:slug>", core_views.problem_detail, name="problem-detail"),
     path("docs/api/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),

@@ -1,8 +1,10 @@
-"""`make run`: the web server, a Celery worker and Celery beat, side by side, until Ctrl-C.
+"""`make run`: the web server, two Celery workers and Celery beat, side by side, until Ctrl-C.
 
 Embedded defaults (SQLite in WAL mode and the filesystem broker under var/) unless DATABASE_URL and
-CELERY_BROKER_URL say otherwise. Before printing the URL it waits until the server answers /healthz and
-a worker has answered a ping sent through the broker, so "running" means running.
+CELERY_BROKER_URL say otherwise. The workers are the ones a deployment runs (portal/settings/queues.py):
+one for webhooks, one for everything else (VIES, e-mail, maintenance), so a slow VIES never holds back a
+webhook. Before printing the URL it waits until the server answers /healthz and a worker has answered a
+ping on every queue, sent through the broker, so "running" means running.
 """
 
 import argparse
@@ -18,8 +20,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-# One worker on a developer machine: no peers to synchronise with at start-up or to gossip with.
-SINGLE_WORKER = ("--without-gossip", "--without-mingle")
+# Workers on a developer machine: nothing to synchronise with at start-up or to gossip about.
+QUIET_WORKER = ("--without-gossip", "--without-mingle")
+# The processes of each worker: webhooks send with two, the background work needs one.
+WORKER_CONCURRENCY = {"webhooks": 2, "background": 1}
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -70,12 +74,27 @@ def main() -> int:
         return 1
     demo = json.loads(seeded.stdout[seeded.stdout.index("{") :])
 
+    sys.path.insert(0, str(ROOT))
+    from portal.settings.queues import WORKER_QUEUES
+
     celery = [str(BIN / "celery"), "-A", "portal"]
     processes = [
         subprocess.Popen([sys.executable, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"], env=env),
-        subprocess.Popen(
-            [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--pool=prefork", *SINGLE_WORKER],
-            env=env,
+        *(
+            subprocess.Popen(
+                [
+                    *celery,
+                    "worker",
+                    "--loglevel=INFO",
+                    f"--queues={','.join(queues)}",
+                    f"--hostname={name}@%h",
+                    f"--concurrency={WORKER_CONCURRENCY.get(name, 1)}",
+                    "--pool=prefork",
+                    *QUIET_WORKER,
+                ],
+                env=env,
+            )
+            for name, queues in WORKER_QUEUES.items()
         ),
         subprocess.Popen([*celery, "beat", "--loglevel=INFO"], env=env),
     ]
@@ -102,7 +121,7 @@ def main() -> int:
         )
         if ping.returncode != 0:
             sys.stderr.write(ping.stdout + ping.stderr)
-            print("The Celery worker did not answer a ping through the broker; see the log above.")
+            print("A Celery worker did not answer a ping through the broker; see the log above.")
             return 1
         round_trip = json.loads(ping.stdout.strip().splitlines()[-1])["roundTripMs"]
 
@@ -116,11 +135,11 @@ def main() -> int:
         print(
             f"  Database: {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite (var/portal.sqlite3)'}; "
             f"broker: {os.environ.get('CELERY_BROKER_URL') or 'embedded filesystem broker (var/broker)'}; "
-            f"worker answered a ping in {round_trip:.0f} ms"
+            f"workers ({', '.join(WORKER_QUEUES)}) answered a ping on every queue in {round_trip:.0f} ms"
         )
         print(f"  Mail: {'SMTP ' + os.environ['EMAIL_HOST'] if os.environ.get('EMAIL_HOST') else 'files in var/mail'}")
         print(f"  Docs: {base_url}/docs/ · API reference: {base_url}/docs/api/")
-        print("  Press Ctrl-C to stop the server, the worker and beat.")
+        print("  Press Ctrl-C to stop the server, the workers and beat.")
         print("=" * 76 + "\n", flush=True)
 
         while all(proc.poll() is None for proc in processes):

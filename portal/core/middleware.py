@@ -79,7 +79,8 @@ class TrustedProxyMiddleware:
 
 
 class HealthProbeMiddleware:
-    """Answer /healthz and /readyz before host validation, HTTPS redirects and sessions.
+    """Answer /healthz, /readyz (and token-authenticated /metrics) before host validation, HTTPS redirects
+    and sessions.
 
     Probes (Docker HEALTHCHECK, a load balancer) call the container by its IP, which is not in
     ALLOWED_HOSTS and is plain HTTP; they must still get an honest answer.
@@ -94,6 +95,10 @@ class HealthProbeMiddleware:
         probe = self.probes.get(request.path_info)
         if probe is not None and request.method in ("GET", "HEAD"):
             return probe(request)
+        # A Prometheus scrape (bearer token) of the container's own address, like a probe; a support
+        # session's look at /metrics goes through the whole stack instead.
+        if request.path_info == "/metrics" and request.method == "GET" and "HTTP_AUTHORIZATION" in request.META:
+            return views.metrics(request)
         return self.get_response(request)
 
 

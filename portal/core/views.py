@@ -2,7 +2,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -69,6 +69,24 @@ def readyz(request):
         },
         status=200 if ok else 503,
     )
+
+
+@never_cache
+def metrics(request):
+    """Prometheus exposition (portal/core/metrics.py): a valid bearer token, or a support session."""
+    from portal.core import metrics as exposition
+
+    token = exposition.bearer_token(request)
+    user = getattr(request, "user", None)  # absent when answered before the session middleware (a scraper)
+    support = token is None and user is not None and user.is_authenticated and user.is_support
+    if not support and not exposition.token_valid(token):
+        if not settings.METRICS_TOKEN:
+            raise Http404  # no token configured: nothing here for anyone but support
+        response = JsonResponse({"status": "unauthorized", "detail": "Bearer METRICS_TOKEN required."}, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = exposition.exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 def home(request):

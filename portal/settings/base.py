@@ -318,6 +318,9 @@ WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "15"))
 # KYC self-service links: how many documents one link accepts (the page then says the limit is reached).
 KYC_MAX_DOCUMENTS_PER_INVITATION = int(os.environ.get("KYC_MAX_DOCUMENTS_PER_INVITATION", "20"))
 
+# /metrics (Prometheus): scrapers send `Authorization: Bearer <METRICS_TOKEN>`; unset, only support sessions see it.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 VIES_BASE_URL = os.environ.get("VIES_BASE_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api").rstrip("/")
 
 # The token of /kyc/i/<token>/ and member-invitation links is redacted from every line we log
@@ -348,4 +351,5 @@ LOGGING = {
     },
 }
 
+from portal.settings.queues import *  # noqa: E402,F403
 from portal.settings.schedule import *  # noqa: E402,F403

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
-from portal.webhooks import ssrf
+from portal.webhooks import metrics, ssrf
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from portal.webhooks.signing import payload_body, signature_headers
 
@@ -277,6 +277,7 @@ def _flush(*, token: uuid.UUID, pending: _Pending) -> None:
         if rows:
             _deliveries_update(rows)
         _endpoint_health_apply([(d, o) for d, o in pending.outcomes if o is not None])
+    metrics.attempts_observe(pending.outcomes)  # after commit: counters in Redis for /metrics and the console
     pending.outcomes.clear()
 
 

@@ -6,17 +6,18 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from portal.core.audit import Actor
 from portal.core.htmx import htmx_partial, render_page
 from portal.core.pagination import parse_limit
 from portal.core.problems import Problem
-from portal.organizations.access import access_organization
+from portal.organizations.access import access_organization, require_support
 from portal.organizations.models import Membership
 from portal.organizations.selectors import organization_capabilities, organization_partners
 from portal.webhooks import selectors, services
@@ -426,3 +427,20 @@ def event_catalog(request, organization_id):
     access = access_organization(user=request.user, organization_id=organization_id)
     events = [{"type": e, "example": json.dumps(example_payload(e), indent=2)} for e in EVENT_TYPES]
     return render(request, "webhooks/event_catalog.html", _ctx(access, events=events))
+
+
+# Support console ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def operations_page(request):
+    """Webhook operations across every organization (support only); polled while there is a backlog."""
+    require_support(request.user)
+    operations = selectors.webhook_operations()
+    context = {"ops": operations, "nav_section": "webhook_operations"}
+    if not htmx_partial(request):
+        return render(request, "webhooks/operations.html", context)
+    html = render_to_string("webhooks/operations.html#summary", context, request=request)
+    # The backlog is gone: swap in the final state and stop polling (HTTP 286).
+    return HttpResponse(html) if operations.has_backlog else HttpResponseStopPolling(html)

@@ -1,5 +1,6 @@
 """What the container relies on: probes that answer any host, a worker that consumes real tasks."""
 
+import json
 import os
 import subprocess
 import sys
@@ -99,3 +100,70 @@ if os.environ.get("REDIS_URL"):
         env = _worker_env(tmp_path / "var", broker)
         env["CELERY_RESULT_BACKEND"] = os.environ["REDIS_URL"]
         _round_trip(app, env, tmp_path)
+
+
+def test_worker_ping_answers_only_once_every_queue_has_a_worker_as_make_run_starts_them(tmp_path):
+    """`make run` (scripts/run_dev.py) starts one worker per group of portal/settings/queues.py and prints
+    the URL once `worker_ping` has had an answer on every queue."""
+    from django.conf import settings
+
+    var_dir = tmp_path / "var"
+    env = _worker_env(var_dir, None)
+    workers = []
+
+    def start(group: str):
+        path = tmp_path / f"{group}.log"
+        log = path.open("w")
+        workers.append(
+            subprocess.Popen(
+                [
+                    *CELERY,
+                    "worker",
+                    f"--queues={','.join(settings.WORKER_QUEUES[group])}",
+                    f"--hostname={group}@%h",
+                    "--pool=solo",
+                    *QUIET,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        for _ in range(600):
+            if b" ready." in path.read_bytes():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the {group} worker did not start: {path.read_text()[-2000:]}")
+
+    def ping(timeout: int):
+        return subprocess.run(
+            [sys.executable, "manage.py", "worker_ping", "--timeout", str(timeout)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout + 60,
+        )
+
+    try:
+        start("webhooks")
+        alone = ping(3)  # the webhooks worker is ready: only the background queues go unanswered
+        assert alone.returncode != 0
+        # It names the queues nobody consumes, and only those.
+        missing = alone.stderr.split("queue(s) ")[1].split(" within")[0].split(", ")
+        assert sorted(missing) == sorted(settings.WORKER_QUEUES["background"]), alone.stderr
+        start("background")
+        both = ping(60)
+        assert both.returncode == 0, both.stdout + both.stderr
+        reply = json.loads(both.stdout.strip().splitlines()[-1])
+        assert sorted(reply["queues"]) == sorted(q.name for q in settings.CELERY_TASK_QUEUES)
+        assert reply["database"] == "ok" and reply["roundTripMs"] > 0
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()

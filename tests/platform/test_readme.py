@@ -39,6 +39,7 @@ def test_readme_lists_every_setting_the_spec_names():
         "VIES_BASE_URL",
         "EMAIL_HOST",
         "REQUIRE_STAFF_2FA",
+        "METRICS_TOKEN",
     ]:
         assert f"`{setting}`" in README, setting
 

@@ -185,7 +185,9 @@ def drill_receiver():
 
 
 class Cluster:
-    """A Celery worker and beat (and the emitter) as subprocesses against the test database."""
+    """The Celery workers of a deployment (webhooks; background), beat and the emitter as subprocesses
+    against the test database. `worker` is the webhooks worker (the one the drills kill); `background`
+    consumes VIES, e-mail, maintenance and ping queues, as in portal/settings/queues.py."""
 
     def __init__(self, *, redis: PrivateRedis, workdir: Path):
         self.redis = redis
@@ -203,8 +205,9 @@ class Cluster:
             "PORTAL_VAR_DIR": str(workdir / "var"),
             "PYTHONPATH": str(ROOT),
         }
-        self.worker = self.beat = None
+        self.worker = self.background = self.beat = None
         self.worker_starts = 0
+        self.background_starts = 0
 
     def _spawn(self, args, log: Path):
         handle = log.open("ab")
@@ -220,28 +223,42 @@ class Cluster:
     def ensure_running(self):
         if self.worker is None or self.worker.poll() is not None:
             self.start_worker()
+        if self.background is None or self.background.poll() is not None:
+            self.start_background()
         if self.beat is None or self.beat.poll() is not None:
             self.start_beat()
 
-    def start_worker(self):
-        self.worker_starts += 1
-        log = self.workdir / f"worker-{self.worker_starts}.log"
-        self.worker = self._spawn(
+    def _start_worker(self, *, group: str, number: int, concurrency: int) -> subprocess.Popen:
+        from django.conf import settings
+
+        log = self.workdir / f"{'worker' if group == 'webhooks' else group}-{number}.log"
+        process = self._spawn(
             [
                 "worker",
                 "-l",
                 "info",
                 "-c",
-                "2",
+                str(concurrency),
+                "-Q",
+                ",".join(settings.WORKER_QUEUES[group]),
                 "-n",
-                f"drill{self.worker_starts}@%h",
+                f"drill-{group}{number}@%h",
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
             ],
             log,
         )
-        wait_until(lambda: b" ready." in log.read_bytes(), timeout=60, what=f"the Celery worker ({log})")
+        wait_until(lambda: b" ready." in log.read_bytes(), timeout=60, what=f"the Celery {group} worker ({log})")
+        return process
+
+    def start_worker(self):
+        self.worker_starts += 1
+        self.worker = self._start_worker(group="webhooks", number=self.worker_starts, concurrency=2)
+
+    def start_background(self):
+        self.background_starts += 1
+        self.background = self._start_worker(group="background", number=self.background_starts, concurrency=1)
 
     def start_beat(self):
         self.beat = self._spawn(
@@ -262,15 +279,11 @@ class Cluster:
         return self.worker.wait(timeout=30)
 
     def emit(self, organization, count: int, first: int = 0):
+        self.child("emit", str(organization.pk), str(count), str(first))
+
+    def child(self, *args: str):
         result = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "tests/resilience/drill_child.py"),
-                "emit",
-                str(organization.pk),
-                str(count),
-                str(first),
-            ],
+            [sys.executable, str(ROOT / "tests/resilience/drill_child.py"), *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -280,10 +293,10 @@ class Cluster:
         assert result.returncode == 0, result.stderr[-3000:]
 
     def stop(self):
-        for process in (self.worker, self.beat):
+        for process in (self.worker, self.background, self.beat):
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in (self.worker, self.beat):
+        for process in (self.worker, self.background, self.beat):
             if process is not None:
                 try:
                     process.wait(timeout=15)
@@ -297,7 +310,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(private_redis, tmp_path_factory):
-    """One worker and one beat for all the drills of a module (a worker start costs seconds)."""
+    """The workers and one beat for all the drills of a module (a worker start costs seconds)."""
     c = Cluster(redis=private_redis, workdir=tmp_path_factory.mktemp("cluster"))
     yield c
     c.stop()

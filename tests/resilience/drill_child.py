@@ -1,7 +1,9 @@
-"""The business side of a fault drill, in its own process: `emit <organization_id> <count> <first>`.
+"""The business side of a fault drill, in its own process: `emit <organization_id> <count> <first>`, or
+`vies <buyer_id> …` (one VIES check task per buyer, as the API enqueues it).
 
 Each event is written by `event_emit` in its own transaction, exactly as a business service does, so
-its fan-out task goes through the real broker after commit (the test process runs Celery eagerly).
+its fan-out task goes through the real broker after commit (the test process runs Celery eagerly); tasks
+are routed by the settings' task routes, as in production.
 """
 
 import os
@@ -20,6 +22,14 @@ from portal.organizations.models import IntegrationOrganization  # noqa: E402
 from portal.webhooks.outbox import event_emit  # noqa: E402
 
 
+def vies(*buyer_ids: str) -> None:
+    from portal.kyc.tasks import vies_check
+
+    for buyer_id in buyer_ids:
+        vies_check.delay(buyer_id)
+    print(f"enqueued {len(buyer_ids)} VIES checks", flush=True)
+
+
 def main(command: str, organization_id: str, count: str, first: str = "0") -> None:
     assert command == "emit", command
     organization = IntegrationOrganization.objects.get(pk=organization_id)
@@ -30,4 +40,7 @@ def main(command: str, organization_id: str, count: str, first: str = "0") -> No
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "vies":
+        vies(*sys.argv[2:])
+    else:
+        main(*sys.argv[1:])
