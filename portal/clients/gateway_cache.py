@@ -36,8 +36,6 @@ from portal.organizations.models import (
 )
 from portal.organizations.selectors import organization_active_dpa, organization_capabilities, organization_partners
 
-DEFAULT_TTL_SECONDS = 30.0
-DEFAULT_MAX_AGE_SECONDS = 60.0
 MAX_CALLERS = 10_000
 
 
@@ -71,11 +69,11 @@ _lock = threading.Lock()
 
 
 def _ttl() -> float:
-    return float(getattr(settings, "GATEWAY_STATE_TTL_SECONDS", DEFAULT_TTL_SECONDS))
+    return settings.GATEWAY_STATE_TTL_SECONDS
 
 
 def _max_age() -> float:
-    return float(getattr(settings, "GATEWAY_CACHE_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS))
+    return settings.GATEWAY_CACHE_MAX_AGE_SECONDS
 
 
 def _load_state(organization) -> OrganizationGatewayState:

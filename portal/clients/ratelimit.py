@@ -65,13 +65,11 @@ return {grant, current, ttl, generation, before, 0, running}
 """
 GENERATION_KEY = "nt24:gateway:generation"
 STREAK_EXPIRY_SECONDS = 86400
-# Leases: at most LEASE_MAX requests beyond the current one (GATEWAY_LEASE_MAX), at most 1/DIVISOR of what
+# Leases: at most settings.GATEWAY_LEASE_MAX requests beyond the current one at most 1/DIVISOR of what
 # remains (so the last LEASE_DIVISOR requests of every window are counted one by one in Redis), an eighth
 # of the process's recent calls, and none for a process with fewer than LEASE_MIN_DEMAND recent calls.
-LEASE_MAX = 50
 LEASE_DIVISOR = 64
 LEASE_MIN_DEMAND = 32
-DEFAULT_LEASE_SECONDS = 0.5
 # Without Redis (`make run`, one web process) the runs of 429s are counted in this process.
 _local_streaks: dict = {}
 
@@ -164,14 +162,14 @@ def _streak_key(organization_id) -> str:
 
 
 def _lease_seconds() -> float:
-    return float(getattr(settings, "GATEWAY_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    return settings.GATEWAY_LEASE_SECONDS
 
 
 def _lease_max() -> int:
     """How many requests a lease may hold beyond the current one (0: every request counted in Redis)."""
     if _lease_seconds() <= 0:
         return 0
-    return max(0, int(getattr(settings, "GATEWAY_LEASE_MAX", LEASE_MAX)))
+    return max(0, settings.GATEWAY_LEASE_MAX)
 
 
 def organization_budget_hit(*, organization, client_id=None) -> BudgetState:

@@ -19,7 +19,6 @@ from limits.strategies import MovingWindowRateLimiter
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "oauth-token-failures"
-DEFAULT_RATE = "10/5minutes"
 
 
 @lru_cache(maxsize=4)
@@ -28,7 +27,7 @@ def _limiter(uri: str) -> MovingWindowRateLimiter:
 
 
 def token_rate():
-    return parse(getattr(settings, "OAUTH_TOKEN_FAILURE_RATE", DEFAULT_RATE))
+    return parse(settings.OAUTH_TOKEN_FAILURE_RATE)
 
 
 def _key(client_id: str) -> str:

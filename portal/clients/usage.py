@@ -32,7 +32,7 @@ def usage_count(*, client_id, requests: int = 0, rate_limited: int = 0, pauses: 
         counters[0] += requests
         counters[1] += rate_limited
         counters[2] += pauses
-        due = time.monotonic() - _last_flush >= float(getattr(settings, "CLIENT_USAGE_FLUSH_SECONDS", 10))
+        due = time.monotonic() - _last_flush >= settings.CLIENT_USAGE_FLUSH_SECONDS
     if due:
         usage_flush()
 

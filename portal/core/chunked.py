@@ -22,7 +22,7 @@ def _is_chunked(environ) -> bool:
 
 
 def _max_bytes() -> int:
-    return int(getattr(settings, "CHUNKED_REQUEST_MAX_BYTES", settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+    return settings.CHUNKED_REQUEST_MAX_BYTES
 
 
 def _refuse(environ, start_response, slug: str, detail: str):

@@ -46,8 +46,8 @@ def fallback_limiter() -> MovingWindowRateLimiter:
 
 def _rates():
     return (
-        parse(getattr(settings, "KYC_PUBLIC_RATE", "60/minute")),
-        parse(getattr(settings, "KYC_PUBLIC_MISS_RATE", "10/10minutes")),
+        parse(settings.KYC_PUBLIC_RATE),
+        parse(settings.KYC_PUBLIC_MISS_RATE),
     )
 
 

@@ -32,4 +32,4 @@ def upload_request_too_large(request) -> bool:
 
 def max_documents_per_invitation() -> int:
     """How many documents one self-service link accepts (KYC_MAX_DOCUMENTS_PER_INVITATION)."""
-    return int(getattr(settings, "KYC_MAX_DOCUMENTS_PER_INVITATION", 20))
+    return settings.KYC_MAX_DOCUMENTS_PER_INVITATION

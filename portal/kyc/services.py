@@ -241,8 +241,8 @@ def buyer_update(*, actor: Actor, buyer: Buyer, changes: dict) -> Buyer:
 
 
 def _vies_backoff(attempts: int) -> timedelta:
-    base = getattr(settings, "VIES_RETRY_BASE_SECONDS", 30)
-    cap = getattr(settings, "VIES_RETRY_MAX_SECONDS", 3600)
+    base = settings.VIES_RETRY_BASE_SECONDS
+    cap = settings.VIES_RETRY_MAX_SECONDS
     delay = min(cap, base * (2 ** max(attempts - 1, 0)))
     return timedelta(seconds=delay * random.uniform(0.9, 1.1))
 
@@ -250,7 +250,7 @@ def _vies_backoff(attempts: int) -> timedelta:
 def buyer_vies_check(*, buyer_id) -> str | None:
     """Run one due VIES check for the buyer; returns the buyer's viesResult afterwards (None if nothing due)."""
     now = timezone.now()
-    lease = timedelta(seconds=getattr(settings, "VIES_LEASE_SECONDS", 120))
+    lease = timedelta(seconds=settings.VIES_LEASE_SECONDS)
     with transaction.atomic():
         buyer = Buyer.objects.select_for_update().filter(pk=buyer_id).first()
         if buyer is None or buyer.vies_next_check_at is None or buyer.vies_next_check_at > now:
@@ -272,8 +272,8 @@ def buyer_vies_check(*, buyer_id) -> str | None:
 def buyer_vies_apply(
     *, buyer_id, vat_number: str, verdict: str | None, error: str = "", request_identifier: str = ""
 ) -> str | None:
-    max_attempts = getattr(settings, "VIES_MAX_ATTEMPTS", 5)
-    give_up_after = getattr(settings, "VIES_GIVE_UP_ATTEMPTS", 48)
+    max_attempts = settings.VIES_MAX_ATTEMPTS
+    give_up_after = settings.VIES_GIVE_UP_ATTEMPTS
     with transaction.atomic():
         buyer = Buyer.objects.select_for_update().select_related("organization", "partner").filter(pk=buyer_id).first()
         if buyer is None:
@@ -515,7 +515,7 @@ def invitation_link_token(invitation: SelfServiceInvitation) -> str | None:
     """The current link's token, rebuilt from the stored salt (SECRET_KEY or a fallback); None if it cannot be."""
     if not invitation.token_salt:
         return None
-    for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())):
+    for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
         token = _link_token(invitation.pk, invitation.token_salt, secret=secret)
         if constant_time_compare(invitation_token_hash(token), invitation.token_hash):
             return token

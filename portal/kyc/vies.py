@@ -38,7 +38,7 @@ def vies_check_vat(*, vat_number: str) -> ViesAnswer:
     """Check a normalized VAT number (with its prefix, e.g. DE123456789) against VIES."""
     url = f"{settings.VIES_BASE_URL}/check-vat-number"
     body = {"countryCode": vat_number[:2], "vatNumber": vat_number[2:]}
-    timeout = getattr(settings, "VIES_TIMEOUT_SECONDS", 10)
+    timeout = settings.VIES_TIMEOUT_SECONDS
     try:
         response = _http().post(url, json=body, timeout=timeout, headers={"Accept": "application/json"})
     except requests.RequestException as exc:

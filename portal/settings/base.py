@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "portal.clients",
     "portal.webhooks",
     "portal.kyc",
+    "portal.gateway",
+    "portal.console",
 ]
 
 MIDDLEWARE = [
@@ -320,6 +322,17 @@ KYC_MAX_DOCUMENTS_PER_INVITATION = int(os.environ.get("KYC_MAX_DOCUMENTS_PER_INV
 
 # /metrics (Prometheus): scrapers send `Authorization: Bearer <METRICS_TOKEN>`; unset, only support sessions see it.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# VIES checks: per-request timeout, retry schedule (base doubling up to max), worker lease, attempts.
+VIES_TIMEOUT_SECONDS = float(os.environ.get("VIES_TIMEOUT_SECONDS", "10"))
+VIES_RETRY_BASE_SECONDS = float(os.environ.get("VIES_RETRY_BASE_SECONDS", "30"))
+VIES_RETRY_MAX_SECONDS = float(os.environ.get("VIES_RETRY_MAX_SECONDS", "3600"))
+VIES_LEASE_SECONDS = float(os.environ.get("VIES_LEASE_SECONDS", "120"))
+VIES_MAX_ATTEMPTS = int(os.environ.get("VIES_MAX_ATTEMPTS", "5"))  # then the rollup says UNKNOWN, retries go on
+VIES_GIVE_UP_ATTEMPTS = int(os.environ.get("VIES_GIVE_UP_ATTEMPTS", "48"))
+# The buyer's public KYC link: per client address, every request and (a much smaller budget) unknown tokens.
+KYC_PUBLIC_RATE = os.environ.get("KYC_PUBLIC_RATE", "60/minute")
+KYC_PUBLIC_MISS_RATE = os.environ.get("KYC_PUBLIC_MISS_RATE", "10/10minutes")
 
 VIES_BASE_URL = os.environ.get("VIES_BASE_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api").rstrip("/")
 

@@ -9,6 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from portal.clients import ratelimit
@@ -16,7 +17,6 @@ from portal.clients.gateway_cache import gateway_cache_clear
 from portal.clients.models import AccessToken, ApiClient
 from portal.clients.ratelimit import (
     GENERATION_KEY,
-    LEASE_MAX,
     _limiter,
     organization_budget_peek,
     organization_budget_take,
@@ -143,7 +143,7 @@ def test_leases_never_let_more_through_than_the_budget(redis_budget):
             ratelimit._leases.clear()  # a worker restarts and forgets what it held
         admitted += organization_budget_take(organization=organization, client_id=client_id).allowed
     assert organization_budget_peek(organization=organization).remaining == 0  # all 1000 counted in Redis
-    assert 1000 - 16 * LEASE_MAX <= admitted <= 1000
+    assert 1000 - 16 * django_settings.GATEWAY_LEASE_MAX <= admitted <= 1000
 
 
 def test_threads_of_one_process_share_its_leases_exactly(redis_budget, settings):
@@ -169,7 +169,7 @@ def test_the_last_requests_of_a_window_are_counted_one_by_one(redis_budget):
     assert not organization_budget_take(organization=organization, client_id=client_id).allowed
     remaining = [state.remaining for state in states]
     assert remaining == sorted(remaining, reverse=True) and remaining[-1] == 0
-    # The first call leased LEASE_MAX more; near the end, nothing was leased.
+    # The first call leased GATEWAY_LEASE_MAX more; near the end, nothing was leased.
     lease = ratelimit._leases.get(organization.pk)
     assert lease is None or lease.units == 0
     assert ratelimit.organization_budget_hit(organization=organization).allowed is False

@@ -8,12 +8,11 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-MAX_JSON_DEPTH = 64
 NUL = "\x00"
 
 
 def _max_depth() -> int:
-    return int(getattr(settings, "API_MAX_JSON_DEPTH", MAX_JSON_DEPTH))
+    return settings.API_MAX_JSON_DEPTH
 
 
 def json_body_check(data, *, max_depth: int | None = None) -> None:
