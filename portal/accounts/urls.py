@@ -24,4 +24,5 @@ urlpatterns = [
     path("security/totp/remove/", views.totp_remove, name="totp_remove"),
     path("two-factor/", views.two_factor, name="two_factor"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("join/", views.invitation_join, name="invitation_join"),
 ]

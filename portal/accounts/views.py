@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import login as otp_login
@@ -209,14 +210,40 @@ def two_factor(request):
     return render(request, "accounts/two_factor.html", {"form": form, "next": _safe_next(request, "/")})
 
 
-@require_http_methods(["GET", "POST"])
+# The invitation being accepted, between the e-mailed token link and the join page (like Django's
+# PasswordResetConfirmView keeps its token out of the form's URL).
+INVITATION_SESSION_TOKEN = "_invitation_token"
+
+
+@require_http_methods(["GET"])
 def invitation_accept(request, token: str):
-    """The e-mailed link: join the organization, creating the account (set a password) if there is none."""
+    """The e-mailed link: check the token, keep it in the session and go on to the token-free join page.
+
+    The link is a token link (no-store, no-referrer); under no-referrer a browser posts the page's own form
+    with `Origin: null`, which CSRF refuses, so the form lives on the join page instead."""
     invitation = org_services.invitation_by_token(token=token)
     if invitation is None:
         raise Http404
-    context = {"invitation": invitation, "organization": invitation.organization, "token": token}
     if not org_services.invitation_is_active(invitation):
+        context = {"invitation": invitation, "organization": invitation.organization}
+        return render(request, "accounts/invitation_invalid.html", context, status=410)
+    request.session[INVITATION_SESSION_TOKEN] = token
+    return redirect("accounts:invitation_join")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_join(request):
+    """Join the organization of the invitation in the session, creating the account (set a password) if
+    there is none."""
+    token = request.session.get(INVITATION_SESSION_TOKEN)
+    invitation = org_services.invitation_by_token(token=token) if token else None
+    if invitation is None:
+        request.session.pop(INVITATION_SESSION_TOKEN, None)
+        return render(request, "accounts/invitation_missing.html", status=404)
+    context = {"invitation": invitation, "organization": invitation.organization}
+    if not org_services.invitation_is_active(invitation):
+        request.session.pop(INVITATION_SESSION_TOKEN, None)
         return render(request, "accounts/invitation_invalid.html", context, status=410)
     user = request.user if request.user.is_authenticated else None
     if user is not None:
@@ -227,11 +254,12 @@ def invitation_accept(request, token: str):
             except ValidationError as exc:
                 context["error"] = " ".join(exc.messages)
                 return render(request, "accounts/invitation_accept.html", context, status=422)
+            request.session.pop(INVITATION_SESSION_TOKEN, None)
             messages.success(request, f"Welcome to {invitation.organization.name}.")
             return redirect("organizations:detail", organization_id=invitation.organization_id)
         return render(request, "accounts/invitation_accept.html", context)
     if User.objects.filter(email__iexact=invitation.email).exists():
-        context["login_url"] = f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
+        context["login_url"] = f"{reverse('accounts:login')}?{urlencode({'next': reverse('accounts:invitation_join')})}"
         return render(request, "accounts/invitation_accept.html", context)
     form = InvitationAcceptForm(request.POST or None, email=invitation.email)
     context["form"] = form
@@ -247,6 +275,7 @@ def invitation_accept(request, token: str):
             form.add_error(None, exc.messages)
         else:
             auth_login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.pop(INVITATION_SESSION_TOKEN, None)
             messages.success(request, f"Welcome to {invitation.organization.name}.")
             return redirect("organizations:detail", organization_id=invitation.organization_id)
     status = 422 if request.method == "POST" else 200

@@ -1,9 +1,12 @@
 import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -151,14 +154,25 @@ def accept_url(token):
     return reverse("accounts:invitation_accept", kwargs={"token": token})
 
 
+JOIN_URL = reverse("accounts:invitation_join")
+
+
+def open_link(client, token):
+    """The e-mailed link keeps the token in the session and sends the browser on to the token-free join page."""
+    response = client.get(accept_url(token))
+    assert response.status_code == 302 and response.url == JOIN_URL
+    return client.get(JOIN_URL)
+
+
 def test_accept_creates_account_and_logs_in(client, invite):
     issued = invite()
-    page = client.get(accept_url(issued.token))
+    page = open_link(client, issued.token)
     assert page.status_code == 200 and "Create account and join" in page.content.decode()
-    weak = client.post(accept_url(issued.token), {"password1": "short", "password2": "short"})
+    assert f'action="{JOIN_URL}"' in page.content.decode() and issued.token not in page.content.decode()
+    weak = client.post(JOIN_URL, {"password1": "short", "password2": "short"})
     assert weak.status_code == 422 and "field-error" in weak.content.decode()
     ok = client.post(
-        accept_url(issued.token),
+        JOIN_URL,
         {"full_name": "Nina New", "password1": "welcome-aboard-2026", "password2": "welcome-aboard-2026"},
     )
     org = issued.invitation.organization
@@ -166,6 +180,8 @@ def test_accept_creates_account_and_logs_in(client, invite):
     membership = Membership.objects.get(organization=org, user__email="new@example.com")
     assert membership.role == "operator" and membership.user.full_name == "Nina New"
     assert client.get(ok.url).status_code == 200  # logged in
+    assert "_invitation_token" not in client.session  # dropped once accepted
+    assert client.get(JOIN_URL).status_code == 404
     used = client.get(accept_url(issued.token))
     assert used.status_code == 410 and "already used" in used.content.decode()
 
@@ -173,16 +189,42 @@ def test_accept_creates_account_and_logs_in(client, invite):
 def test_accept_existing_account_requires_login_with_that_email(client, invite):
     user = UserFactory(email="known@example.com")
     issued = invite(email="known@example.com", role="viewer")
-    anonymous = client.get(accept_url(issued.token)).content.decode()
+    anonymous = open_link(client, issued.token).content.decode()
     assert "Log in to accept" in anonymous
+    login_url = f"{reverse('accounts:login')}?{urlencode({'next': JOIN_URL})}"
+    assert f'href="{escape(login_url)}"' in anonymous and issued.token not in anonymous
     client.force_login(UserFactory())
-    wrong = client.get(accept_url(issued.token)).content.decode()
+    wrong = open_link(client, issued.token).content.decode()
     assert "this invitation is for known@example.com" in wrong
-    assert client.post(accept_url(issued.token)).status_code == 200
+    assert client.post(JOIN_URL).status_code == 200
     assert not Membership.objects.filter(user=user).exists()
-    client.force_login(user)
-    assert client.post(accept_url(issued.token)).status_code == 302
+    client.logout()
+    open_link(client, issued.token)
+    logged_in = client.post(login_url, {"username": user.email, "password": DEFAULT_PASSWORD})
+    assert logged_in.status_code == 302 and logged_in.url == JOIN_URL  # the session still holds the invitation
+    assert client.post(JOIN_URL).status_code == 302
     assert Membership.objects.get(user=user).role == "viewer"
+
+
+def test_join_page_posts_with_csrf_and_the_site_wide_referrer_policy(invite):
+    """Regression: under the token link's no-referrer a browser posted the form with `Origin: null` (403 CSRF)."""
+    issued = invite()
+    client = Client(enforce_csrf_checks=True)
+    page = open_link(client, issued.token)
+    assert page.status_code == 200
+    assert page["Referrer-Policy"] == "same-origin"  # not the token link's no-referrer
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    form = {"full_name": "Nina New", "password1": "welcome-aboard-2026", "password2": "welcome-aboard-2026"}
+    assert client.post(JOIN_URL, form, HTTP_ORIGIN="http://testserver").status_code == 403  # CSRF intact
+    ok = client.post(JOIN_URL, {**form, "csrfmiddlewaretoken": csrf}, HTTP_ORIGIN="http://testserver")
+    assert ok.status_code == 302, ok.content.decode()[:500]
+    assert Membership.objects.filter(user__email="new@example.com").exists()
+
+
+def test_join_page_without_a_link_opened(client):
+    response = client.get(JOIN_URL)
+    assert response.status_code == 404 and "Open the link from your e-mail again" in response.content.decode()
+    assert client.post(JOIN_URL, {"password1": "x", "password2": "x"}).status_code == 404
 
 
 def test_unknown_and_revoked_links(client, invite, support_user):
@@ -191,3 +233,9 @@ def test_unknown_and_revoked_links(client, invite, support_user):
     services.invitation_revoke(actor=Actor(user=support_user), invitation=issued.invitation)
     response = client.get(accept_url(issued.token))
     assert response.status_code == 410 and "revoked" in response.content.decode()
+    # Revoked after the link was opened: the join page says so too.
+    later = invite(email="later@example.com")
+    assert open_link(client, later.token).status_code == 200
+    services.invitation_revoke(actor=Actor(user=support_user), invitation=later.invitation)
+    joined = client.get(JOIN_URL)
+    assert joined.status_code == 410 and "revoked" in joined.content.decode()

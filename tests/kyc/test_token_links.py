@@ -246,9 +246,16 @@ def test_member_invitation_pages_are_no_store_no_referrer(client, organization, 
     issued = org_services.invitation_create(
         actor=Actor(user=admin_user), organization=organization, email="new@example.com", role="viewer"
     )
-    page = client.get(issued.url.removeprefix(django_settings.PORTAL_BASE_URL))
-    assert page.status_code == 200
-    _assert_private(page)
-    posted = client.post(issued.url.removeprefix(django_settings.PORTAL_BASE_URL), {"password1": "x", "password2": "y"})
-    _assert_private(posted)
-    _assert_private(client.get(f"/accounts/invitations/{TOKEN_HEAVY}/"))
+    link = client.get(issued.url.removeprefix(django_settings.PORTAL_BASE_URL))
+    assert link.status_code == 302 and link.url == reverse("accounts:invitation_join")
+    _assert_private(link)
+    # The form lives on the token-free join page, which posts with the site-wide policy (and a real Origin).
+    page = client.get(link.url)
+    assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
+    posted = client.post(link.url, {"password1": "x", "password2": "y"})
+    assert posted.status_code == 422 and posted["Referrer-Policy"] == "same-origin"
+    _assert_private(client.get(f"/accounts/invitations/{TOKEN_HEAVY}/"))  # 404
+    org_services.invitation_revoke(actor=Actor(user=admin_user), invitation=issued.invitation)
+    gone = client.get(issued.url.removeprefix(django_settings.PORTAL_BASE_URL))
+    assert gone.status_code == 410
+    _assert_private(gone)
