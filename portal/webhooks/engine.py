@@ -1,23 +1,39 @@
-"""The delivery engine: claim due deliveries in batches, send them over kept-alive connections, record attempts.
+"""The delivery engine: claim due deliveries fairly per endpoint, send them concurrently, record attempts.
 
 Due deliveries live in the database (`next_attempt_at`), never as long countdowns in the broker. A
-dispatcher claims a batch with `SELECT … FOR UPDATE SKIP LOCKED` and leases it (`lease_token`,
-`lease_until`); a worker killed mid-batch simply lets the lease run out and the rows are claimed
-again (at-least-once). Results are written in bulk, one short transaction per flush.
+dispatcher (`deliveries_dispatch`, the Celery task's body) keeps up to `MAX_IN_FLIGHT` requests in flight
+on one asyncio event loop (`sender`, a thread of the worker process, aiohttp over the SSRF guard's
+resolver) while the task thread does all database work: it claims rows with `SELECT … FOR UPDATE SKIP
+LOCKED` and leases them (`lease_token`, `lease_until`), renews the leases of long requests, and writes
+results in bulk (`_flush`, one short transaction), then claims again as slots free up.
+
+Claiming is per endpoint, least recently claimed endpoint first, and never more than the endpoint's
+`max_concurrency` minus its live leases (counted while holding the endpoint row, so the cap holds across
+every worker process). A circuit breaker keeps an endpoint that times out or refuses connections from
+being claimed at all until a cool-down ends; then one probe decides. A worker killed mid-request simply
+lets the lease run out and the rows are claimed again (at-least-once).
 """
 
+import asyncio
+import atexit
+import concurrent.futures
 import email.utils
 import logging
+import os
+import queue
 import random
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import requests
+import aiohttp
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
@@ -34,9 +50,17 @@ BACKOFF_FACTOR = 3
 JITTER = 0.2
 BATCH_SIZE = 100
 LEASE_SECONDS = 60
-FLUSH_SECONDS = 2.0
 RESPONSE_BODY_LIMIT = 16 * 1024
 USER_AGENT = "NT24-Webhooks/1.0 (+https://novatrade24.com)"
+MAX_IN_FLIGHT = 256  # requests one dispatcher keeps in flight
+CLAIM_ENDPOINTS = 200  # endpoints with free slots looked at per claim
+DISABLED_BATCH = 100  # deliveries of a disabled endpoint failed per claim, without a request
+IDLE_WAIT_SECONDS = 0.2  # how long the dispatcher waits for a result before it looks for new work again
+MAX_CONCURRENCY_LIMITS = (1, 50)  # what an admin may set as an endpoint's cap
+BREAKER_THRESHOLD = 5  # consecutive timeouts / connection failures that open the breaker
+BREAKER_COOLDOWN = timedelta(seconds=60)  # first cool-down; doubles on each failed probe
+BREAKER_COOLDOWN_MAX = timedelta(minutes=30)
+BREAKER_FAILURE_CLASSES = ("timeout", "connection")  # an HTTP answer, even 5xx, proves the receiver is there
 
 _rng = random.SystemRandom()
 
@@ -83,6 +107,8 @@ def next_attempt_time(
 
 # ---------------------------------------------------------------------------------------------- claim
 
+ACTIVE = [str(s) for s in WebhookDelivery.ACTIVE_STATUSES]
+
 
 def _relaxed_commit() -> None:
     """Inside an engine transaction on PostgreSQL: don't wait for the WAL flush at commit. A database crash
@@ -92,25 +118,140 @@ def _relaxed_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def deliveries_claim(*, limit: int = BATCH_SIZE, now: datetime | None = None) -> tuple[uuid.UUID, list]:
-    """Lease up to `limit` due deliveries to the caller; concurrent dispatchers never get the same row."""
+def _claimable(now: datetime):
+    """Active deliveries that are due and not held by a live lease."""
+    return WebhookDelivery.objects.filter(status__in=ACTIVE, next_attempt_at__lte=now).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
+
+
+def _live_leases(now: datetime):
+    return WebhookDelivery.objects.filter(status__in=ACTIVE, lease_until__gte=now)
+
+
+def endpoint_slots(endpoint: WebhookEndpoint) -> int:
+    """How many deliveries of this endpoint may be leased at once: its cap, one probe when the breaker is not
+    closed, a batch to fail without a request when it is disabled."""
+    if not endpoint.enabled:
+        return DISABLED_BATCH
+    if endpoint.breaker_state == WebhookEndpoint.BreakerState.CLOSED:
+        return endpoint.max_concurrency
+    return 1
+
+
+def _claim_candidates(now: datetime) -> list[WebhookEndpoint]:
+    """Endpoints with claimable deliveries and (by this statement's snapshot) a free slot, least recently
+    claimed first, locked FOR NO KEY UPDATE SKIP LOCKED: one claimer per endpoint at a time, and fan-out
+    inserts (FOR KEY SHARE on the endpoint) are never blocked."""
+    open_ = WebhookEndpoint.BreakerState.OPEN
+    leased = (
+        _live_leases(now)
+        .filter(endpoint_id=OuterRef("pk"))
+        .order_by()
+        .values("endpoint_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    candidates = (
+        WebhookEndpoint.objects.filter(Exists(_claimable(now).filter(endpoint_id=OuterRef("pk"))))
+        .filter(Q(enabled=False) | ~Q(breaker_state=open_) | Q(breaker_until__isnull=True) | Q(breaker_until__lte=now))
+        .annotate(
+            leased=Coalesce(Subquery(leased, output_field=IntegerField()), 0),
+            slots=Case(
+                When(enabled=False, then=Value(DISABLED_BATCH)),
+                When(breaker_state=WebhookEndpoint.BreakerState.CLOSED, then=F("max_concurrency")),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
+        .filter(leased__lt=F("slots"))
+        .order_by(F("last_claimed_at").asc(nulls_first=True), "id")
+    )
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, no_key=True, of=("self",))
+    # SQLite has no SKIP LOCKED; its IMMEDIATE transactions serialize the claim instead.
+    return list(candidates[:CLAIM_ENDPOINTS])
+
+
+def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, token: uuid.UUID) -> list:
+    """Lease up to n claimable deliveries of each endpoint, oldest due first; returns their ids."""
+    lease_until = now + timedelta(seconds=LEASE_SECONDS)
+    if connection.vendor != "postgresql":
+        ids = []
+        for endpoint, n in quotas:
+            ids += list(
+                _claimable(now)
+                .filter(endpoint_id=endpoint.pk)
+                .order_by("next_attempt_at")
+                .values_list("id", flat=True)[:n]
+            )
+        WebhookDelivery.objects.filter(id__in=ids).update(lease_token=token, lease_until=lease_until)
+        return ids
+    table = WebhookDelivery._meta.db_table
+    values = ", ".join(["(%s::uuid, %s::integer, %s::integer)"] * len(quotas))
+    params: list = [token, lease_until]
+    for position, (endpoint, n) in enumerate(quotas):
+        params += [endpoint.pk, n, position]
+    params += [*ACTIVE, now, now]
+    # One statement for all endpoints: a LATERAL subquery per endpoint with its own LIMIT and SKIP LOCKED.
+    # Only model metadata and %s placeholders are interpolated; every value is a bound parameter.
+    sql = (
+        f'UPDATE "{table}" AS u SET lease_token = %s, lease_until = %s '  # noqa: S608
+        f"FROM (SELECT x.id, v.position FROM (VALUES {values}) AS v(endpoint_id, n, position) "
+        f'CROSS JOIN LATERAL (SELECT d.id FROM "{table}" AS d WHERE d.endpoint_id = v.endpoint_id '
+        f"AND d.status IN ({', '.join(['%s'] * len(ACTIVE))}) AND d.next_attempt_at <= %s "
+        "AND (d.lease_until IS NULL OR d.lease_until < %s) "
+        "ORDER BY d.next_attempt_at LIMIT v.n FOR UPDATE SKIP LOCKED) AS x) AS c "
+        "WHERE u.id = c.id RETURNING u.id, c.position"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [row[0] for row in sorted(rows, key=lambda r: r[1])]
+
+
+def deliveries_claim(
+    *, limit: int = BATCH_SIZE, now: datetime | None = None, token: uuid.UUID | None = None
+) -> tuple[uuid.UUID, list]:
+    """Lease up to `limit` due deliveries to the caller, fairly across endpoints and within each endpoint's
+    cap; concurrent dispatchers never get the same row, and all of them together never exceed a cap."""
     now = now or timezone.now()
-    token = uuid.uuid4()
+    token = token or uuid.uuid4()
     with transaction.atomic():
         _relaxed_commit()
-        due = (
-            WebhookDelivery.objects.filter(status__in=WebhookDelivery.ACTIVE_STATUSES, next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .order_by("next_attempt_at")
+        endpoints = _claim_candidates(now)
+        if not endpoints:
+            return token, []
+        # Counted again in a new statement, now that this transaction holds the endpoint rows: every
+        # lease another claimer took for them is committed and visible.
+        leased = dict(
+            _live_leases(now)
+            .filter(endpoint_id__in=[e.pk for e in endpoints])
+            .order_by()
+            .values("endpoint_id")
+            .annotate(n=Count("id"))
+            .values_list("endpoint_id", "n")
         )
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        # SQLite has no SKIP LOCKED; its IMMEDIATE transactions serialize the claim instead.
-        ids = list(due.values_list("id", flat=True)[:limit])
-        if ids:
-            WebhookDelivery.objects.filter(id__in=ids).update(
-                lease_token=token, lease_until=now + timedelta(seconds=LEASE_SECONDS)
-            )
+        quotas, remaining = [], limit
+        for endpoint in endpoints:
+            n = min(endpoint_slots(endpoint) - leased.get(endpoint.pk, 0), remaining)
+            if n > 0:
+                quotas.append((endpoint, n))
+                remaining -= n
+            if remaining <= 0:
+                break
+        if not quotas:
+            return token, []
+        ids = _claim_rows(quotas, now=now, token=token)
+        served = set(WebhookDelivery.objects.filter(id__in=ids).values_list("endpoint_id", flat=True).distinct())
+        WebhookEndpoint.objects.filter(pk__in=served).update(last_claimed_at=now)
+        for endpoint, _ in quotas:
+            if (
+                endpoint.pk in served
+                and endpoint.enabled
+                and endpoint.breaker_state == WebhookEndpoint.BreakerState.OPEN
+            ):
+                _breaker_half_open(endpoint, now=now)
     return token, ids
 
 
@@ -120,7 +261,112 @@ def lease_renew(*, token: uuid.UUID, ids: list) -> None:
     )
 
 
+# ---------------------------------------------------------------------------------------------- breaker
+
+
+def _breaker_audit(endpoint: WebhookEndpoint, before_state: str) -> None:
+    action = {
+        WebhookEndpoint.BreakerState.OPEN: "webhook_endpoint.breaker_opened",
+        WebhookEndpoint.BreakerState.HALF_OPEN: "webhook_endpoint.breaker_half_opened",
+        WebhookEndpoint.BreakerState.CLOSED: "webhook_endpoint.breaker_closed",
+    }[endpoint.breaker_state]
+    audit_record(
+        actor=Actor.system(),
+        action=action,
+        target=endpoint,
+        organization=endpoint.organization,
+        before={"breakerState": before_state},
+        after={
+            "breakerState": endpoint.breaker_state,
+            "until": endpoint.breaker_until.isoformat() if endpoint.breaker_until else None,
+            "reason": endpoint.breaker_reason,
+            "deferred": endpoint.breaker_deferred_count,
+        },
+    )
+
+
+def _breaker_half_open(endpoint: WebhookEndpoint, *, now: datetime) -> None:
+    """The cool-down is over and the probe is leased: count what the open spell held back, audit."""
+    held_back = _claimable(now).filter(endpoint_id=endpoint.pk).count() + 1  # + the probe just leased
+    endpoint.breaker_state = WebhookEndpoint.BreakerState.HALF_OPEN
+    endpoint.breaker_deferred_count += held_back
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        breaker_state=endpoint.breaker_state, breaker_deferred_count=endpoint.breaker_deferred_count
+    )
+    _breaker_audit(endpoint, WebhookEndpoint.BreakerState.OPEN)
+
+
+def _breaker_open(endpoint: WebhookEndpoint, *, now: datetime, cooldown: timedelta, reason: str) -> None:
+    if endpoint.breaker_state == WebhookEndpoint.BreakerState.CLOSED:
+        endpoint.breaker_deferred_count = 0  # a new episode
+    endpoint.breaker_state = WebhookEndpoint.BreakerState.OPEN
+    endpoint.breaker_opened_at = now
+    endpoint.breaker_until = now + cooldown
+    endpoint.breaker_reason = reason[:300]
+
+
+def breaker_observe(endpoint: WebhookEndpoint, outcome: "AttemptOutcome", *, now: datetime) -> str | None:
+    """Move the breaker on one attempt result (the endpoint row is locked); returns the state it left, if
+    it changed. Timeouts and connection failures count; any HTTP answer (2xx or not) resets the count."""
+    states = WebhookEndpoint.BreakerState
+    failure = outcome.attempt.failure_class
+    tripping = failure in BREAKER_FAILURE_CLASSES
+    before = endpoint.breaker_state
+    if before == states.CLOSED:
+        if not tripping:
+            endpoint.breaker_failures = 0
+            return None
+        endpoint.breaker_failures += 1
+        if endpoint.breaker_failures < BREAKER_THRESHOLD:
+            return None
+        reason = f"{endpoint.breaker_failures} consecutive {failure} failures: {outcome.attempt.failure_detail}"
+        _breaker_open(endpoint, now=now, cooldown=BREAKER_COOLDOWN, reason=reason)
+        return before
+    if before == states.HALF_OPEN:
+        if tripping:
+            last = (endpoint.breaker_until - endpoint.breaker_opened_at) if endpoint.breaker_opened_at else None
+            cooldown = min(max((last or BREAKER_COOLDOWN) * 2, BREAKER_COOLDOWN), BREAKER_COOLDOWN_MAX)
+            endpoint.breaker_failures += 1
+            _breaker_open(
+                endpoint,
+                now=now,
+                cooldown=cooldown,
+                reason=f"the probe failed ({failure}): {outcome.attempt.failure_detail}",
+            )
+        else:
+            endpoint.breaker_state = states.CLOSED
+            endpoint.breaker_failures = 0
+            endpoint.breaker_until = None
+            endpoint.breaker_reason = f"closed: the probe was answered (HTTP {outcome.attempt.response_status})"
+        return before
+    return None  # OPEN: results of requests sent before it opened change nothing
+
+
 # ---------------------------------------------------------------------------------------------- send
+
+
+@dataclass
+class AttemptRequest:
+    """A signed request ready to go; built in the dispatcher thread, sent on the event loop."""
+
+    delivery: WebhookDelivery
+    url: str
+    body: bytes
+    headers: dict
+    signed_with: list
+    attempted_at: datetime
+    timeout: float
+
+
+@dataclass
+class AttemptResponse:
+    status: int | None = None
+    headers: dict = field(default_factory=dict)
+    body: bytes = b""
+    truncated: bool = False
+    failure: str = ""
+    detail: str = ""
+    duration_ms: int = 0
 
 
 @dataclass
@@ -131,21 +377,7 @@ class AttemptOutcome:
     gone: bool = False
 
 
-def _read_limited(response, *, started: float, timeout: float) -> tuple[bytes, bool]:
-    chunks, size = [], 0
-    for chunk in response.iter_content(8192):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > RESPONSE_BODY_LIMIT:
-            return b"".join(chunks)[:RESPONSE_BODY_LIMIT], True
-        if time.perf_counter() - started > timeout:
-            raise requests.exceptions.ReadTimeout("The response took longer than the delivery timeout.")
-    return b"".join(chunks), False
-
-
-def attempt_send(*, delivery: WebhookDelivery, sessions: ssrf.SessionCache | None = None) -> AttemptOutcome:
-    """One signed POST of the delivery's event to its endpoint; never raises for network trouble."""
-    sessions = sessions or ssrf.sessions
+def attempt_prepare(*, delivery: WebhookDelivery) -> AttemptRequest:
     event, endpoint = delivery.event, delivery.endpoint
     now = timezone.now()
     body = payload_body(event.payload())
@@ -155,60 +387,140 @@ def attempt_send(*, delivery: WebhookDelivery, sessions: ssrf.SessionCache | Non
         "user-agent": USER_AGENT,
         **signature_headers(secrets_=[s for _, s in signers], webhook_id=event.webhook_id, timestamp=now, body=body),
     }
-    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-    status, response_headers, response_body, truncated = None, {}, b"", False
-    failure, detail = "", ""
+    return AttemptRequest(
+        delivery=delivery,
+        url=endpoint.url,
+        body=body.encode(),
+        headers=headers,
+        signed_with=[label for label, _ in signers],
+        attempted_at=now,
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+    )
+
+
+async def _post(session: aiohttp.ClientSession, request: AttemptRequest) -> AttemptResponse:
+    """One POST; never raises. Redirects are not followed, the body read is capped, the timeout is total."""
+    result = AttemptResponse()
     started = time.perf_counter()
-    response = None
+    host = port = None
     try:
-        session, _target = sessions.session_for(endpoint.url)
-        response = session.post(
-            endpoint.url, data=body.encode(), headers=headers, timeout=timeout, allow_redirects=False, stream=True
-        )
-        status = response.status_code
-        response_headers = dict(response.headers)
-        response_body, truncated = _read_limited(response, started=started, timeout=timeout)
-        if not 200 <= status < 300:
-            failure, detail = (
-                "http",
-                f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else ""),
-            )
+        _scheme, host, port = ssrf.url_parse(request.url)
+        ssrf.literal_check(host)  # literals skip the resolver; hostnames are checked there, at connect time
+        async with session.post(
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=request.timeout),
+        ) as response:
+            result.status = response.status
+            result.headers = dict(response.headers)
+            body = await response.content.read(RESPONSE_BODY_LIMIT + 1)
+            result.body, result.truncated = body[:RESPONSE_BODY_LIMIT], len(body) > RESPONSE_BODY_LIMIT
+        if not 200 <= result.status < 300:
+            redirect = " (redirects are not followed)" if 300 <= result.status < 400 else ""
+            result.failure, result.detail = "http", f"HTTP {result.status}{redirect}"
     except ssrf.UrlNotAllowed as exc:
-        failure, detail = exc.failure_class, exc.reason
-    except requests.exceptions.SSLError as exc:
-        failure, detail = "tls", str(exc)
-        sessions.forget(endpoint.url)
-    except requests.exceptions.Timeout as exc:
-        failure, detail = "timeout", str(exc) or "timed out"
-        sessions.forget(endpoint.url)
-    except requests.exceptions.RequestException as exc:
-        failure, detail = "connection", str(exc)
-        sessions.forget(endpoint.url)
-    finally:
-        if response is not None:
-            response.close()
-    duration_ms = int((time.perf_counter() - started) * 1000)
+        result.failure, result.detail = exc.failure_class, exc.reason
+    except TimeoutError:
+        result.failure, result.detail = "timeout", f"no answer within {request.timeout:g} s"
+    except aiohttp.ClientConnectorDNSError as exc:
+        result.failure, result.detail = "dns", str(exc)
+    except (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError) as exc:
+        result.failure, result.detail = "tls", str(exc)
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        result.failure, result.detail = "connection", str(exc) or type(exc).__name__
+    except Exception as exc:  # never let one request take the dispatcher down
+        logger.exception("webhook request failed unexpectedly")
+        result.failure, result.detail = "connection", f"{type(exc).__name__}: {exc}"
+    if result.failure in ("timeout", "connection", "tls", "dns") and host is not None:
+        ssrf.checked_addresses.forget(host, port)  # look the host up afresh next time
+    result.duration_ms = int((time.perf_counter() - started) * 1000)
+    return result
+
+
+class Sender:
+    """One asyncio event loop per worker process, in a thread, with one aiohttp session: the requests in
+    flight. Only HTTP happens there; the database stays in the dispatcher's thread. Rebuilt after a fork."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pid = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="webhook-sender", daemon=True)
+            thread.start()
+
+            async def session() -> aiohttp.ClientSession:
+                connector = aiohttp.TCPConnector(
+                    resolver=ssrf.GuardedResolver(), use_dns_cache=False, limit=0, keepalive_timeout=30
+                )
+                # No cookies and no proxy from the environment: nothing may route around the guard.
+                return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
+
+            self._session = asyncio.run_coroutine_threadsafe(session(), loop).result()
+            first = self._pid is None
+            self._loop, self._thread, self._pid = loop, thread, os.getpid()
+        if first:
+            atexit.register(self.close)
+
+    def submit(self, request: AttemptRequest, done: queue.SimpleQueue) -> concurrent.futures.Future:
+        """Start the request; (request, response) is put on `done` when it ends."""
+        self._ensure()
+
+        async def run() -> None:
+            response = await _post(self._session, request)
+            done.put((request, response))
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                return
+            try:
+                asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=5)
+            except (concurrent.futures.TimeoutError, RuntimeError):
+                pass
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
+            self._loop = self._thread = self._session = self._pid = None
+
+
+sender = Sender()
+
+
+def attempt_outcome(request: AttemptRequest, response: AttemptResponse) -> AttemptOutcome:
+    delivery = request.delivery
     attempt = WebhookAttempt(
         delivery=delivery,
-        endpoint_id=endpoint.pk,
+        endpoint_id=delivery.endpoint_id,
         number=delivery.attempt_count + 1,
-        attempted_at=now,
-        duration_ms=duration_ms,
-        url=endpoint.url,
-        request_headers=headers,
-        response_status=status,
-        response_headers=response_headers,
-        response_body=response_body.decode("utf-8", errors="replace"),
-        response_truncated=truncated,
-        failure_class=failure,
-        failure_detail=detail[:500],
-        signed_with=[label for label, _ in signers],
+        attempted_at=request.attempted_at,
+        duration_ms=response.duration_ms,
+        url=request.url,
+        request_headers=request.headers,
+        response_status=response.status,
+        response_headers=response.headers,
+        response_body=response.body.decode("utf-8", errors="replace"),
+        response_truncated=response.truncated,
+        failure_class=response.failure,
+        failure_detail=response.detail[:500],
+        signed_with=request.signed_with,
     )
     return AttemptOutcome(
         attempt=attempt,
-        succeeded=failure == "",
-        retry_after=retry_after_seconds(response_headers, status, now=now),
-        gone=status == 410,
+        succeeded=response.failure == "",
+        retry_after=retry_after_seconds(response.headers, response.status, now=request.attempted_at),
+        gone=response.status == 410,
     )
 
 
@@ -240,6 +552,13 @@ def _apply_outcome(delivery: WebhookDelivery, outcome: AttemptOutcome) -> None:
         delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.RETRYING, nxt
 
 
+def _fail_disabled(delivery: WebhookDelivery) -> None:
+    # Disabled while the delivery waited: it fails without a request; "replay missed" picks it up.
+    delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
+    delivery.last_failure_class = "disabled"
+    delivery.lease_token = delivery.lease_until = None
+
+
 DELIVERY_RESULT_FIELDS = [
     "status",
     "attempt_count",
@@ -256,12 +575,12 @@ DELIVERY_RESULT_FIELDS = [
 
 @dataclass
 class _Pending:
-    deliveries: list = field(default_factory=list)
     outcomes: list = field(default_factory=list)  # (delivery, outcome | None)
 
 
 def _flush(*, token: uuid.UUID, pending: _Pending) -> None:
-    """Write a batch of results: attempts in bulk, deliveries in bulk, endpoint health once per endpoint."""
+    """Write a batch of results: attempts in bulk, deliveries in bulk, endpoint health and breaker once per
+    endpoint. The one place results are written (and leases given back)."""
     if not pending.outcomes:
         return
     with transaction.atomic():
@@ -269,7 +588,7 @@ def _flush(*, token: uuid.UUID, pending: _Pending) -> None:
         ids = [d.pk for d, _ in pending.outcomes]
         owned = WebhookDelivery.objects.filter(id__in=ids, lease_token=token)
         if connection.features.has_select_for_update:
-            owned = owned.select_for_update()
+            owned = owned.select_for_update(no_key=True)
         still_owned = set(owned.values_list("id", flat=True))
         # Attempts happened whatever the lease says; the delivery row only changes if we still own it.
         WebhookAttempt.objects.bulk_create([o.attempt for _, o in pending.outcomes if o is not None])
@@ -316,16 +635,41 @@ def _deliveries_update(rows: list[WebhookDelivery]) -> None:
         cursor.execute(sql, params)
 
 
+HEALTH_FIELDS = [
+    "consecutive_failures",
+    "failing_since",
+    "disable_warning_sent_at",
+    "last_success_at",
+    "last_failure_at",
+    "enabled",
+    "disabled_reason",
+    "disabled_at",
+    "breaker_state",
+    "breaker_failures",
+    "breaker_opened_at",
+    "breaker_until",
+    "breaker_reason",
+    "breaker_deferred_count",
+    "updated_at",
+]
+
+
 def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]) -> None:
     by_endpoint: dict = {}
     for delivery, outcome in results:
         by_endpoint.setdefault(delivery.endpoint_id, []).append(outcome)
     for endpoint_id in sorted(by_endpoint, key=str):  # a fixed lock order: no deadlock between workers
-        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update(no_key=True)
+            .select_related("organization")
+            .filter(pk=endpoint_id)
+            .first()
+        )
         if endpoint is None:
             continue
         before_enabled = endpoint.enabled
-        for outcome in by_endpoint[endpoint_id]:
+        transitions = []
+        for outcome in sorted(by_endpoint[endpoint_id], key=lambda o: o.attempt.attempted_at):
             at = outcome.attempt.attempted_at
             if outcome.succeeded:
                 endpoint.consecutive_failures = 0
@@ -340,19 +684,15 @@ def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]
                 endpoint.enabled = False
                 endpoint.disabled_reason = WebhookEndpoint.DisabledReason.GONE
                 endpoint.disabled_at = timezone.now()
-        endpoint.save(
-            update_fields=[
-                "consecutive_failures",
-                "failing_since",
-                "disable_warning_sent_at",
-                "last_success_at",
-                "last_failure_at",
-                "enabled",
-                "disabled_reason",
-                "disabled_at",
-                "updated_at",
-            ]
-        )
+            left = breaker_observe(endpoint, outcome, now=timezone.now())
+            if left is not None:
+                transitions.append((left, endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason))
+        endpoint.save(update_fields=HEALTH_FIELDS)
+        for left, state, until, reason in transitions:
+            snapshot = (endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason)
+            endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = state, until, reason
+            _breaker_audit(endpoint, left)
+            endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = snapshot
         if before_enabled and not endpoint.enabled:
             audit_record(
                 actor=Actor.system(),
@@ -364,48 +704,71 @@ def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]
             )
 
 
-def deliveries_send(*, token: uuid.UUID, ids: list, sessions: ssrf.SessionCache | None = None) -> int:
-    """Send the leased deliveries; returns how many attempts were made."""
-    deliveries = list(
-        WebhookDelivery.objects.filter(id__in=ids, lease_token=token)
-        .select_related("event", "endpoint")
-        .order_by("next_attempt_at")
-    )
+# ---------------------------------------------------------------------------------------------- dispatch
+
+
+def _claimed(token: uuid.UUID, ids: list) -> list[WebhookDelivery]:
+    order = {pk: i for i, pk in enumerate(ids)}
+    rows = WebhookDelivery.objects.filter(id__in=ids, lease_token=token).select_related("event", "endpoint")
+    return sorted(rows, key=lambda d: order[d.pk])
+
+
+def deliveries_dispatch(
+    *,
+    budget_seconds: float = 30.0,
+    max_in_flight: int = MAX_IN_FLIGHT,
+    tick: Callable[[], object] | None = None,
+    tick_seconds: float = 1.0,
+) -> int:
+    """Claim and send due deliveries, keeping up to `max_in_flight` requests going and claiming more as
+    they finish, until nothing is due and nothing is in flight, or the time budget is spent (then the
+    requests in flight are finished). `tick` runs about every `tick_seconds` in between. Returns the
+    number of requests made."""
+    token = uuid.uuid4()
+    started = renewed_at = ticked_at = time.monotonic()
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    in_flight: dict = {}
     pending = _Pending()
-    last_flush = lease_at = time.monotonic()
     attempts = 0
-    gone_endpoints: set = set()
-    for index, delivery in enumerate(deliveries):
-        if time.monotonic() - lease_at > LEASE_SECONDS / 3:
-            lease_renew(token=token, ids=[d.pk for d in deliveries[index:]])
-            lease_at = time.monotonic()
-        if not delivery.endpoint.enabled or delivery.endpoint_id in gone_endpoints:
-            # Disabled while the delivery waited: it fails without a request; "replay missed" picks it up.
-            delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
-            delivery.last_failure_class = "disabled"
-            delivery.lease_token = delivery.lease_until = None
-            pending.outcomes.append((delivery, None))
-            continue
-        outcome = attempt_send(delivery=delivery, sessions=sessions)
-        attempts += 1
-        if outcome.gone:
-            gone_endpoints.add(delivery.endpoint_id)
-        _apply_outcome(delivery, outcome)
-        pending.outcomes.append((delivery, outcome))
-        if time.monotonic() - last_flush > FLUSH_SECONDS:
-            _flush(token=token, pending=pending)
-            last_flush = time.monotonic()
-    _flush(token=token, pending=pending)
-    return attempts
-
-
-def deliveries_dispatch(*, budget_seconds: float = 30.0, batch_size: int = BATCH_SIZE) -> int:
-    """Claim and send due deliveries until none are due or the time budget is spent."""
-    started = time.monotonic()
-    total = 0
-    while time.monotonic() - started < budget_seconds:
-        token, ids = deliveries_claim(limit=batch_size)
-        if not ids:
+    while True:
+        claiming = time.monotonic() - started < budget_seconds
+        claimed = 0
+        if claiming and len(in_flight) < max_in_flight:
+            _token, ids = deliveries_claim(limit=max_in_flight - len(in_flight), token=token)
+            claimed = len(ids)
+            for delivery in _claimed(token, ids):
+                if not delivery.endpoint.enabled:
+                    _fail_disabled(delivery)
+                    pending.outcomes.append((delivery, None))
+                    continue
+                in_flight[delivery.pk] = delivery
+                sender.submit(attempt_prepare(delivery=delivery), done)
+                attempts += 1
+        if not in_flight and not pending.outcomes and not claimed:
             break
-        total += deliveries_send(token=token, ids=ids)
-    return total
+        if in_flight and not pending.outcomes:
+            # Block for the first result (or a moment, to look for new work); then take all that are ready.
+            try:
+                finished = [done.get(timeout=IDLE_WAIT_SECONDS)]
+            except queue.Empty:
+                finished = []
+        else:
+            finished = []
+        while True:
+            try:
+                finished.append(done.get_nowait())
+            except queue.Empty:
+                break
+        for request, response in finished:
+            in_flight.pop(request.delivery.pk, None)
+            outcome = attempt_outcome(request, response)
+            _apply_outcome(request.delivery, outcome)
+            pending.outcomes.append((request.delivery, outcome))
+        _flush(token=token, pending=pending)
+        if in_flight and time.monotonic() - renewed_at > LEASE_SECONDS / 3:
+            lease_renew(token=token, ids=list(in_flight))
+            renewed_at = time.monotonic()
+        if tick is not None and claiming and time.monotonic() - ticked_at > tick_seconds:
+            tick()
+            ticked_at = time.monotonic()
+    return attempts

@@ -178,7 +178,7 @@ def drill_receiver():
     receiver = DrillReceiver()
     yield receiver
     receiver.down()
-    ssrf.sessions.clear()
+    ssrf.checked_addresses.clear()
 
 
 # ---------------------------------------------------------------------------------------------- cluster

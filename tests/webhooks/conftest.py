@@ -67,7 +67,7 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
-    ssrf.sessions.clear()
+    ssrf.checked_addresses.clear()
 
 
 @pytest.fixture
