@@ -17,6 +17,7 @@ lets the lease run out and the rows are claimed again (at-least-once).
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import email.utils
 import logging
 import os
@@ -485,10 +486,8 @@ class Sender:
         with self._lock:
             if self._loop is None or self._pid != os.getpid():
                 return
-            try:
+            with contextlib.suppress(concurrent.futures.TimeoutError, RuntimeError):
                 asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=5)
-            except (concurrent.futures.TimeoutError, RuntimeError):
-                pass
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
             self._loop.close()
