@@ -175,7 +175,7 @@ def _claim_candidates(now: datetime) -> list[WebhookEndpoint]:
 
 
 def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, token: uuid.UUID) -> list:
-    """Lease up to n claimable deliveries of each endpoint, oldest due first; returns their ids."""
+    """Lease up to n claimable deliveries of each endpoint, oldest due first; returns (id, endpoint id)s."""
     lease_until = now + timedelta(seconds=LEASE_SECONDS)
     if connection.vendor != "postgresql":
         ids = []
@@ -189,26 +189,31 @@ def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, tok
         WebhookDelivery.objects.filter(id__in=ids).update(lease_token=token, lease_until=lease_until)
         return ids
     table = WebhookDelivery._meta.db_table
-    values = ", ".join(["(%s::uuid, %s::integer, %s::integer)"] * len(quotas))
+    values = ", ".join(["(%s::uuid, %s::integer, %s::integer, %s::integer)"] * len(quotas))
+    statuses = ", ".join(["%s"] * len(ACTIVE))
     params: list = [token, lease_until]
     for position, (endpoint, n) in enumerate(quotas):
-        params += [endpoint.pk, n, position]
-    params += [*ACTIVE, now, now]
+        params += [endpoint.pk, n, endpoint_slots(endpoint), position]
+    params += [*ACTIVE, now, now, *ACTIVE, now]
     # One statement for all endpoints: a LATERAL subquery per endpoint with its own LIMIT and SKIP LOCKED.
+    # The live leases are counted here, in a statement that starts after this transaction locked the
+    # endpoint rows, so every lease another claimer took for them is committed and counted: the cap holds.
     # Only model metadata and %s placeholders are interpolated; every value is a bound parameter.
     sql = (
         f'UPDATE "{table}" AS u SET lease_token = %s, lease_until = %s '  # noqa: S608
-        f"FROM (SELECT x.id, v.position FROM (VALUES {values}) AS v(endpoint_id, n, position) "
+        f"FROM (SELECT x.id, v.position FROM (VALUES {values}) AS v(endpoint_id, n, slots, position) "
         f'CROSS JOIN LATERAL (SELECT d.id FROM "{table}" AS d WHERE d.endpoint_id = v.endpoint_id '
-        f"AND d.status IN ({', '.join(['%s'] * len(ACTIVE))}) AND d.next_attempt_at <= %s "
-        "AND (d.lease_until IS NULL OR d.lease_until < %s) "
-        "ORDER BY d.next_attempt_at LIMIT v.n FOR UPDATE SKIP LOCKED) AS x) AS c "
-        "WHERE u.id = c.id RETURNING u.id, c.position"
+        f"AND d.status IN ({statuses}) AND d.next_attempt_at <= %s "
+        "AND (d.lease_until IS NULL OR d.lease_until < %s) ORDER BY d.next_attempt_at "
+        f'LIMIT GREATEST(0, LEAST(v.n, v.slots - (SELECT count(*) FROM "{table}" AS l '
+        f"WHERE l.endpoint_id = v.endpoint_id AND l.status IN ({statuses}) AND l.lease_until >= %s))) "
+        "FOR UPDATE SKIP LOCKED) AS x) AS c "
+        "WHERE u.id = c.id RETURNING u.id, u.endpoint_id, c.position"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [row[0] for row in sorted(rows, key=lambda r: r[1])]
+    return [(pk, endpoint_id) for pk, endpoint_id, _ in sorted(rows, key=lambda r: r[2])]
 
 
 def deliveries_claim(
@@ -223,19 +228,11 @@ def deliveries_claim(
         endpoints = _claim_candidates(now)
         if not endpoints:
             return token, []
-        # Counted again in a new statement, now that this transaction holds the endpoint rows: every
-        # lease another claimer took for them is committed and visible.
-        leased = dict(
-            _live_leases(now)
-            .filter(endpoint_id__in=[e.pk for e in endpoints])
-            .order_by()
-            .values("endpoint_id")
-            .annotate(n=Count("id"))
-            .values_list("endpoint_id", "n")
-        )
         quotas, remaining = [], limit
         for endpoint in endpoints:
-            n = min(endpoint_slots(endpoint) - leased.get(endpoint.pk, 0), remaining)
+            # `leased` is this statement's snapshot: on PostgreSQL _claim_rows counts again under the lock;
+            # on SQLite the IMMEDIATE transaction makes it exact.
+            n = min(endpoint_slots(endpoint) - endpoint.leased, remaining)
             if n > 0:
                 quotas.append((endpoint, n))
                 remaining -= n
@@ -243,8 +240,9 @@ def deliveries_claim(
                 break
         if not quotas:
             return token, []
-        ids = _claim_rows(quotas, now=now, token=token)
-        served = set(WebhookDelivery.objects.filter(id__in=ids).values_list("endpoint_id", flat=True).distinct())
+        rows = _claim_rows(quotas, now=now, token=token)
+        ids = [pk for pk, _ in rows]
+        served = {endpoint_id for _, endpoint_id in rows}
         WebhookEndpoint.objects.filter(pk__in=served).update(last_claimed_at=now)
         for endpoint, _ in quotas:
             if (
@@ -598,40 +596,34 @@ def _flush(*, token: uuid.UUID, pending: _Pending) -> None:
     pending.outcomes.clear()
 
 
-def _deliveries_update(rows: list[WebhookDelivery]) -> None:
-    """One UPDATE for the whole batch. On PostgreSQL an `UPDATE … FROM (VALUES …)`: Django's bulk_update
-    builds a CASE per field and row, which costs more CPU than the HTTP requests themselves."""
+def _values_update(model, rows: list, fields: list[str]) -> None:
+    """One UPDATE for many rows. On PostgreSQL an `UPDATE … FROM (VALUES …)`: Django's bulk_update builds a
+    CASE per field and row, which costs more CPU than the HTTP requests themselves."""
     if connection.vendor != "postgresql":
-        WebhookDelivery.objects.bulk_update(rows, DELIVERY_RESULT_FIELDS)
+        model.objects.bulk_update(rows, fields)
         return
-    table = WebhookDelivery._meta.db_table
-    columns = [WebhookDelivery._meta.get_field(f).column for f in DELIVERY_RESULT_FIELDS]
-    casts = [
-        "text",
-        "smallint",
-        "timestamptz",
-        "timestamptz",
-        "timestamptz",
-        "smallint",
-        "text",
-        "integer",
-        "uuid",
-        "timestamptz",
-    ]
-    placeholder = "(%s::uuid, " + ", ".join(f"%s::{c}" for c in casts) + ")"
+    meta = model._meta
+    model_fields = [meta.get_field(f) for f in fields]
+    columns = [f.column for f in model_fields]
+    casts = [f.db_type(connection) for f in model_fields]
+    placeholder = f"(%s::{meta.pk.db_type(connection)}, " + ", ".join(f"%s::{c}" for c in casts) + ")"
     params: list = []
     for row in rows:
         params.append(row.pk)
-        params.extend(getattr(row, f) for f in DELIVERY_RESULT_FIELDS)
+        params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in model_fields)
     assignments = ", ".join(f'"{c}" = v."{c}"' for c in columns)
-    names = ", ".join(f'"{c}"' for c in ["id", *columns])
+    names = ", ".join(f'"{c}"' for c in [meta.pk.column, *columns])
     # Only model metadata and %s placeholders are interpolated; every value is a bound parameter.
     sql = (
-        f'UPDATE "{table}" AS d SET {assignments} '  # noqa: S608
-        f"FROM (VALUES {', '.join([placeholder] * len(rows))}) AS v({names}) WHERE d.id = v.id"
+        f'UPDATE "{meta.db_table}" AS d SET {assignments} '  # noqa: S608
+        f'FROM (VALUES {", ".join([placeholder] * len(rows))}) AS v({names}) WHERE d."{meta.pk.column}" = v."{meta.pk.column}"'
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _deliveries_update(rows: list[WebhookDelivery]) -> None:
+    _values_update(WebhookDelivery, rows, DELIVERY_RESULT_FIELDS)
 
 
 HEALTH_FIELDS = [
@@ -654,21 +646,23 @@ HEALTH_FIELDS = [
 
 
 def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]) -> None:
+    """Health and breaker of every endpoint in the batch: one locking read, one UPDATE, audits on changes."""
     by_endpoint: dict = {}
     for delivery, outcome in results:
         by_endpoint.setdefault(delivery.endpoint_id, []).append(outcome)
-    for endpoint_id in sorted(by_endpoint, key=str):  # a fixed lock order: no deadlock between workers
-        endpoint = (
-            WebhookEndpoint.objects.select_for_update(no_key=True)
-            .select_related("organization")
-            .filter(pk=endpoint_id)
-            .first()
-        )
-        if endpoint is None:
-            continue
+    if not by_endpoint:
+        return
+    endpoints = list(
+        WebhookEndpoint.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("organization")
+        .filter(pk__in=list(by_endpoint))
+        .order_by("pk")  # a fixed lock order: no deadlock between workers
+    )
+    now = timezone.now()
+    audits = []
+    for endpoint in endpoints:
         before_enabled = endpoint.enabled
-        transitions = []
-        for outcome in sorted(by_endpoint[endpoint_id], key=lambda o: o.attempt.attempted_at):
+        for outcome in sorted(by_endpoint[endpoint.pk], key=lambda o: o.attempt.attempted_at):
             at = outcome.attempt.attempted_at
             if outcome.succeeded:
                 endpoint.consecutive_failures = 0
@@ -682,17 +676,16 @@ def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]
             if outcome.gone and endpoint.enabled:
                 endpoint.enabled = False
                 endpoint.disabled_reason = WebhookEndpoint.DisabledReason.GONE
-                endpoint.disabled_at = timezone.now()
-            left = breaker_observe(endpoint, outcome, now=timezone.now())
+                endpoint.disabled_at = now
+            left = breaker_observe(endpoint, outcome, now=now)
             if left is not None:
-                transitions.append((left, endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason))
-        endpoint.save(update_fields=HEALTH_FIELDS)
-        for left, state, until, reason in transitions:
-            snapshot = (endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason)
-            endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = state, until, reason
-            _breaker_audit(endpoint, left)
-            endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = snapshot
+                audits.append((endpoint, left, endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason))
+        endpoint.updated_at = now
         if before_enabled and not endpoint.enabled:
+            audits.append((endpoint, None, None, None, None))
+    _values_update(WebhookEndpoint, endpoints, HEALTH_FIELDS)
+    for endpoint, left, state, until, reason in audits:
+        if left is None:
             audit_record(
                 actor=Actor.system(),
                 action="webhook_endpoint.disabled",
@@ -701,6 +694,11 @@ def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]
                 before={"enabled": True},
                 after={"enabled": False, "reason": endpoint.disabled_reason},
             )
+            continue
+        current = (endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason)
+        endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = state, until, reason
+        _breaker_audit(endpoint, left)
+        endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = current
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
