@@ -53,7 +53,9 @@ BATCH_SIZE = 100
 LEASE_SECONDS = 60
 RESPONSE_BODY_LIMIT = 16 * 1024
 USER_AGENT = "NT24-Webhooks/1.0 (+https://novatrade24.com)"
-MAX_IN_FLIGHT = 256  # requests one dispatcher keeps in flight
+MAX_IN_FLIGHT = 256  # requests one worker process has in flight at once
+MAX_LEASED = 512  # deliveries one dispatcher holds leased: in flight, or queued behind their endpoint's cap
+QUEUE_FACTOR = 8  # an endpoint's queue in a dispatcher: this many times its cap
 CLAIM_ENDPOINTS = 200  # endpoints with free slots looked at per claim
 DISABLED_BATCH = 100  # deliveries of a disabled endpoint failed per claim, without a request
 IDLE_WAIT_SECONDS = 0.2  # how long the dispatcher waits for a result before it looks for new work again
@@ -131,8 +133,8 @@ def _live_leases(now: datetime):
 
 
 def endpoint_slots(endpoint: WebhookEndpoint) -> int:
-    """How many deliveries of this endpoint may be leased at once: its cap, one probe when the breaker is not
-    closed, a batch to fail without a request when it is disabled."""
+    """How many requests to this endpoint may be in flight at once: its cap, or the one probe when the breaker
+    is not closed (a disabled endpoint's deliveries fail without a request, a batch at a time)."""
     if not endpoint.enabled:
         return DISABLED_BATCH
     if endpoint.breaker_state == WebhookEndpoint.BreakerState.CLOSED:
@@ -140,32 +142,42 @@ def endpoint_slots(endpoint: WebhookEndpoint) -> int:
     return 1
 
 
-def _claim_candidates(now: datetime) -> list[WebhookEndpoint]:
-    """Endpoints with claimable deliveries and (by this statement's snapshot) a free slot, least recently
-    claimed first, locked FOR NO KEY UPDATE SKIP LOCKED: one claimer per endpoint at a time, and fan-out
-    inserts (FOR KEY SHARE on the endpoint) are never blocked."""
-    open_ = WebhookEndpoint.BreakerState.OPEN
-    leased = (
-        _live_leases(now)
-        .filter(endpoint_id=OuterRef("pk"))
-        .order_by()
-        .values("endpoint_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
+def endpoint_depth(endpoint: WebhookEndpoint) -> int:
+    """How many of its deliveries one dispatcher may hold leased: a short queue behind the slots, so a fast
+    endpoint never waits for a database round trip between two requests."""
+    if not endpoint.enabled or endpoint.breaker_state != WebhookEndpoint.BreakerState.CLOSED:
+        return endpoint_slots(endpoint)
+    return endpoint.max_concurrency * QUEUE_FACTOR
+
+
+def _lease_count(now: datetime, *, token: uuid.UUID, mine: bool):
+    leases = _live_leases(now).filter(endpoint_id=OuterRef("pk"))
+    leases = leases.filter(lease_token=token) if mine else leases.exclude(lease_token=token)
+    count = leases.order_by().values("endpoint_id").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(count, output_field=IntegerField()), 0)
+
+
+def _claim_candidates(now: datetime, token: uuid.UUID) -> list[WebhookEndpoint]:
+    """Endpoints with claimable deliveries that no other dispatcher holds and whose queue here has room (by
+    this statement's snapshot), least recently claimed first, locked FOR NO KEY UPDATE SKIP LOCKED: one
+    claimer per endpoint at a time, and fan-out inserts (FOR KEY SHARE on the endpoint) are never blocked."""
+    states = WebhookEndpoint.BreakerState
     candidates = (
         WebhookEndpoint.objects.filter(Exists(_claimable(now).filter(endpoint_id=OuterRef("pk"))))
-        .filter(Q(enabled=False) | ~Q(breaker_state=open_) | Q(breaker_until__isnull=True) | Q(breaker_until__lte=now))
+        .filter(
+            Q(enabled=False) | ~Q(breaker_state=states.OPEN) | Q(breaker_until__isnull=True) | Q(breaker_until__lte=now)
+        )
         .annotate(
-            leased=Coalesce(Subquery(leased, output_field=IntegerField()), 0),
-            slots=Case(
+            mine=_lease_count(now, token=token, mine=True),
+            others=_lease_count(now, token=token, mine=False),
+            depth=Case(
                 When(enabled=False, then=Value(DISABLED_BATCH)),
-                When(breaker_state=WebhookEndpoint.BreakerState.CLOSED, then=F("max_concurrency")),
+                When(breaker_state=states.CLOSED, then=F("max_concurrency") * QUEUE_FACTOR),
                 default=Value(1),
                 output_field=IntegerField(),
             ),
         )
-        .filter(leased__lt=F("slots"))
+        .filter(others=0, mine__lt=F("depth"))
         .order_by(F("last_claimed_at").asc(nulls_first=True), "id")
     )
     if connection.features.has_select_for_update_skip_locked:
@@ -178,35 +190,34 @@ def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, tok
     """Lease up to n claimable deliveries of each endpoint, oldest due first; returns (id, endpoint id)s."""
     lease_until = now + timedelta(seconds=LEASE_SECONDS)
     if connection.vendor != "postgresql":
-        ids = []
+        rows = []
         for endpoint, n in quotas:
-            ids += list(
-                _claimable(now)
-                .filter(endpoint_id=endpoint.pk)
-                .order_by("next_attempt_at")
-                .values_list("id", flat=True)[:n]
-            )
-        WebhookDelivery.objects.filter(id__in=ids).update(lease_token=token, lease_until=lease_until)
-        return ids
+            due = _claimable(now).filter(endpoint_id=endpoint.pk).order_by("next_attempt_at")
+            rows += [(pk, endpoint.pk) for pk in due.values_list("id", flat=True)[:n]]
+        WebhookDelivery.objects.filter(id__in=[pk for pk, _ in rows]).update(lease_token=token, lease_until=lease_until)
+        return rows
     table = WebhookDelivery._meta.db_table
     values = ", ".join(["(%s::uuid, %s::integer, %s::integer, %s::integer)"] * len(quotas))
     statuses = ", ".join(["%s"] * len(ACTIVE))
     params: list = [token, lease_until]
     for position, (endpoint, n) in enumerate(quotas):
-        params += [endpoint.pk, n, endpoint_slots(endpoint), position]
-    params += [*ACTIVE, now, now, *ACTIVE, now]
+        params += [endpoint.pk, n, endpoint_depth(endpoint), position]
+    params += [*ACTIVE, now, now, token, *ACTIVE, now]
     # One statement for all endpoints: a LATERAL subquery per endpoint with its own LIMIT and SKIP LOCKED.
     # The live leases are counted here, in a statement that starts after this transaction locked the
-    # endpoint rows, so every lease another claimer took for them is committed and counted: the cap holds.
+    # endpoint rows, so every lease another claimer took for them is committed and counted: an endpoint
+    # held by another dispatcher gets nothing, and this one never holds more than its depth.
     # Only model metadata and %s placeholders are interpolated; every value is a bound parameter.
     sql = (
         f'UPDATE "{table}" AS u SET lease_token = %s, lease_until = %s '  # noqa: S608
-        f"FROM (SELECT x.id, v.position FROM (VALUES {values}) AS v(endpoint_id, n, slots, position) "
+        f"FROM (SELECT x.id, v.position FROM (VALUES {values}) AS v(endpoint_id, n, depth, position) "
         f'CROSS JOIN LATERAL (SELECT d.id FROM "{table}" AS d WHERE d.endpoint_id = v.endpoint_id '
         f"AND d.status IN ({statuses}) AND d.next_attempt_at <= %s "
         "AND (d.lease_until IS NULL OR d.lease_until < %s) ORDER BY d.next_attempt_at "
-        f'LIMIT GREATEST(0, LEAST(v.n, v.slots - (SELECT count(*) FROM "{table}" AS l '
-        f"WHERE l.endpoint_id = v.endpoint_id AND l.status IN ({statuses}) AND l.lease_until >= %s))) "
+        "LIMIT (SELECT CASE WHEN count(*) FILTER (WHERE l.lease_token <> %s) > 0 THEN 0 "
+        "ELSE GREATEST(0, LEAST(v.n, v.depth - count(*))) END "
+        f'FROM "{table}" AS l WHERE l.endpoint_id = v.endpoint_id AND l.status IN ({statuses}) '
+        "AND l.lease_until >= %s) "
         "FOR UPDATE SKIP LOCKED) AS x) AS c "
         "WHERE u.id = c.id RETURNING u.id, u.endpoint_id, c.position"
     )
@@ -219,32 +230,35 @@ def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, tok
 def deliveries_claim(
     *, limit: int = BATCH_SIZE, now: datetime | None = None, token: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, list]:
-    """Lease up to `limit` due deliveries to the caller, fairly across endpoints and within each endpoint's
-    cap; concurrent dispatchers never get the same row, and all of them together never exceed a cap."""
+    """Lease up to `limit` due deliveries to the caller, fairly across endpoints: every endpoint with room
+    first gets rows for its free slots, then its queue is topped up. An endpoint is held by one dispatcher
+    at a time, which sends at most `endpoint_slots` of them at once: the cap holds across all workers."""
     now = now or timezone.now()
     token = token or uuid.uuid4()
     with transaction.atomic():
         _relaxed_commit()
-        endpoints = _claim_candidates(now)
+        endpoints = _claim_candidates(now, token)
         if not endpoints:
             return token, []
-        quotas, remaining = [], limit
-        for endpoint in endpoints:
-            # `leased` is this statement's snapshot: on PostgreSQL _claim_rows counts again under the lock;
-            # on SQLite the IMMEDIATE transaction makes it exact.
-            n = min(endpoint_slots(endpoint) - endpoint.leased, remaining)
-            if n > 0:
-                quotas.append((endpoint, n))
-                remaining -= n
-            if remaining <= 0:
-                break
+        # `mine` is this statement's snapshot: on PostgreSQL _claim_rows counts again under the lock; on
+        # SQLite the IMMEDIATE transaction makes it exact.
+        quotas: dict = {}
+        remaining = limit
+        for fill in (endpoint_slots, endpoint_depth):  # slots for everyone first, then the queues
+            for endpoint in endpoints:
+                if remaining <= 0:
+                    break
+                n = min(fill(endpoint) - endpoint.mine - quotas.get(endpoint, 0), remaining)
+                if n > 0:
+                    quotas[endpoint] = quotas.get(endpoint, 0) + n
+                    remaining -= n
         if not quotas:
             return token, []
-        rows = _claim_rows(quotas, now=now, token=token)
+        rows = _claim_rows(list(quotas.items()), now=now, token=token)
         ids = [pk for pk, _ in rows]
         served = {endpoint_id for _, endpoint_id in rows}
         WebhookEndpoint.objects.filter(pk__in=served).update(last_claimed_at=now)
-        for endpoint, _ in quotas:
+        for endpoint in quotas:
             if (
                 endpoint.pk in served
                 and endpoint.enabled
@@ -353,8 +367,11 @@ class AttemptRequest:
     body: bytes
     headers: dict
     signed_with: list
-    attempted_at: datetime
+    attempted_at: datetime  # set again when the request really starts (it may wait for a slot)
     timeout: float
+    slots: int  # the endpoint's cap on requests at once
+    probe: bool = False  # the breaker's probe after a cool-down: sent whatever this process saw before
+    skip: bool = False  # set by the dispatcher when the endpoint's breaker opened: give the lease back unsent
 
 
 @dataclass
@@ -366,6 +383,7 @@ class AttemptResponse:
     failure: str = ""
     detail: str = ""
     duration_ms: int = 0
+    skipped: bool = False
 
 
 @dataclass
@@ -394,6 +412,8 @@ def attempt_prepare(*, delivery: WebhookDelivery) -> AttemptRequest:
         signed_with=[label for label, _ in signers],
         attempted_at=now,
         timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+        slots=endpoint_slots(endpoint),
+        probe=endpoint.breaker_state != WebhookEndpoint.BreakerState.CLOSED,
     )
 
 
@@ -465,20 +485,54 @@ class Sender:
                 return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
 
             self._session = asyncio.run_coroutine_threadsafe(session(), loop).result()
+            self._gates: dict = {}  # (endpoint id, cap) -> [semaphore, users]; only touched on the loop
+            self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+            self._trips: dict = {}  # endpoint id -> (timeouts/connection failures in a row, since)
             first = self._pid is None
             self._loop, self._thread, self._pid = loop, thread, os.getpid()
         if first:
             atexit.register(self.close)
 
     def submit(self, request: AttemptRequest, done: queue.SimpleQueue) -> concurrent.futures.Future:
-        """Start the request; (request, response) is put on `done` when it ends."""
+        """Queue the request behind its endpoint's cap (and the process's MAX_IN_FLIGHT); (request, response)
+        is put on `done` when it ends, or at once, unsent, if `request.skip` was set while it waited."""
         self._ensure()
+        return asyncio.run_coroutine_threadsafe(self._run(request, done), self._loop)
 
-        async def run() -> None:
-            response = await _post(self._session, request)
-            done.put((request, response))
+    async def _run(self, request: AttemptRequest, done: queue.SimpleQueue) -> None:
+        key = (request.delivery.endpoint_id, request.slots)
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = [asyncio.Semaphore(request.slots), 0]
+        gate[1] += 1
+        try:
+            async with gate[0]:
+                if request.skip or (not request.probe and self._tripped_recently(key[0])):
+                    response = AttemptResponse(skipped=True)
+                else:
+                    async with self._in_flight:
+                        request.attempted_at = timezone.now()
+                        response = await _post(self._session, request)
+                    self._observe(key[0], response)
+        finally:
+            gate[1] -= 1
+            if gate[1] == 0:
+                del self._gates[key]
+        done.put((request, response))
 
-        return asyncio.run_coroutine_threadsafe(run(), self._loop)
+    def _tripped_recently(self, endpoint_id) -> bool:
+        """This process saw BREAKER_THRESHOLD timeouts/connection failures in a row from the endpoint: the
+        requests queued behind them stay unsent until the dispatcher has opened the breaker (or a cool-down
+        has passed), so a fast-failing endpoint cannot burn through its queue before the next flush."""
+        count, since = self._trips.get(endpoint_id, (0, 0.0))
+        return count >= BREAKER_THRESHOLD and time.monotonic() - since < BREAKER_COOLDOWN.total_seconds()
+
+    def _observe(self, endpoint_id, response: AttemptResponse) -> None:
+        if response.failure in BREAKER_FAILURE_CLASSES:
+            count, _ = self._trips.get(endpoint_id, (0, 0.0))
+            self._trips[endpoint_id] = (count + 1, time.monotonic())
+        else:
+            self._trips.pop(endpoint_id, None)
 
     def close(self) -> None:
         with self._lock:
@@ -575,11 +629,12 @@ class _Pending:
     outcomes: list = field(default_factory=list)  # (delivery, outcome | None)
 
 
-def _flush(*, token: uuid.UUID, pending: _Pending) -> None:
+def _flush(*, token: uuid.UUID, pending: _Pending) -> set:
     """Write a batch of results: attempts in bulk, deliveries in bulk, endpoint health and breaker once per
-    endpoint. The one place results are written (and leases given back)."""
+    endpoint. The one place results are written (and leases given back). Returns the endpoints that must
+    get nothing more now (breaker opened, or disabled by a 410)."""
     if not pending.outcomes:
-        return
+        return set()
     with transaction.atomic():
         _relaxed_commit()
         ids = [d.pk for d, _ in pending.outcomes]
@@ -592,8 +647,9 @@ def _flush(*, token: uuid.UUID, pending: _Pending) -> None:
         rows = [d for d, _ in pending.outcomes if d.pk in still_owned]
         if rows:
             _deliveries_update(rows)
-        _endpoint_health_apply([(d, o) for d, o in pending.outcomes if o is not None])
+        stopped = _endpoint_health_apply([(d, o) for d, o in pending.outcomes if o is not None])
     pending.outcomes.clear()
+    return stopped
 
 
 def _values_update(model, rows: list, fields: list[str]) -> None:
@@ -645,13 +701,14 @@ HEALTH_FIELDS = [
 ]
 
 
-def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]) -> None:
-    """Health and breaker of every endpoint in the batch: one locking read, one UPDATE, audits on changes."""
+def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]) -> set:
+    """Health and breaker of every endpoint in the batch: one locking read, one UPDATE, audits on changes.
+    Returns the endpoints that are now disabled or whose breaker is not closed."""
     by_endpoint: dict = {}
     for delivery, outcome in results:
         by_endpoint.setdefault(delivery.endpoint_id, []).append(outcome)
     if not by_endpoint:
-        return
+        return set()
     endpoints = list(
         WebhookEndpoint.objects.select_for_update(no_key=True, of=("self",))
         .select_related("organization")
@@ -699,6 +756,7 @@ def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]
         endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = state, until, reason
         _breaker_audit(endpoint, left)
         endpoint.breaker_state, endpoint.breaker_until, endpoint.breaker_reason = current
+    return {e.pk for e in endpoints if not e.enabled or e.breaker_state != WebhookEndpoint.BreakerState.CLOSED}
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
@@ -713,57 +771,64 @@ def _claimed(token: uuid.UUID, ids: list) -> list[WebhookDelivery]:
 def deliveries_dispatch(
     *,
     budget_seconds: float = 30.0,
-    max_in_flight: int = MAX_IN_FLIGHT,
+    max_leased: int = MAX_LEASED,
     tick: Callable[[], object] | None = None,
     tick_seconds: float = 1.0,
 ) -> int:
-    """Claim and send due deliveries, keeping up to `max_in_flight` requests going and claiming more as
-    they finish, until nothing is due and nothing is in flight, or the time budget is spent (then the
-    requests in flight are finished). `tick` runs about every `tick_seconds` in between. Returns the
-    number of requests made."""
+    """Claim and send due deliveries, keeping up to `max_leased` of them in flight or queued behind their
+    endpoint's cap, and claiming more as they finish, until nothing is due and nothing is in flight, or the
+    time budget is spent (then what is in flight is finished). `tick` runs about every `tick_seconds` in
+    between. Returns the number of requests made."""
     token = uuid.uuid4()
     started = renewed_at = ticked_at = time.monotonic()
     done: queue.SimpleQueue = queue.SimpleQueue()
-    in_flight: dict = {}
+    leased: dict = {}  # delivery id -> AttemptRequest, in flight or waiting for a slot
     pending = _Pending()
     attempts = 0
     while True:
         claiming = time.monotonic() - started < budget_seconds
         claimed = 0
-        if claiming and len(in_flight) < max_in_flight:
-            _token, ids = deliveries_claim(limit=max_in_flight - len(in_flight), token=token)
+        if claiming and len(leased) < max_leased:
+            _token, ids = deliveries_claim(limit=max_leased - len(leased), token=token)
             claimed = len(ids)
             for delivery in _claimed(token, ids):
                 if not delivery.endpoint.enabled:
                     _fail_disabled(delivery)
                     pending.outcomes.append((delivery, None))
                     continue
-                in_flight[delivery.pk] = delivery
-                sender.submit(attempt_prepare(delivery=delivery), done)
-                attempts += 1
-        if not in_flight and not pending.outcomes and not claimed:
+                request = attempt_prepare(delivery=delivery)
+                leased[delivery.pk] = request
+                sender.submit(request, done)
+        if not leased and not pending.outcomes and not claimed:
             break
-        if in_flight and not pending.outcomes:
+        finished = []
+        if leased and not pending.outcomes:
             # Block for the first result (or a moment, to look for new work); then take all that are ready.
-            try:
-                finished = [done.get(timeout=IDLE_WAIT_SECONDS)]
-            except queue.Empty:
-                finished = []
-        else:
-            finished = []
+            with contextlib.suppress(queue.Empty):
+                finished.append(done.get(timeout=IDLE_WAIT_SECONDS))
         while True:
             try:
                 finished.append(done.get_nowait())
             except queue.Empty:
                 break
         for request, response in finished:
-            in_flight.pop(request.delivery.pk, None)
+            delivery = request.delivery
+            leased.pop(delivery.pk, None)
+            if response.skipped:  # never sent: the lease goes back, no attempt is used
+                delivery.lease_token = delivery.lease_until = None
+                pending.outcomes.append((delivery, None))
+                continue
+            attempts += 1
             outcome = attempt_outcome(request, response)
-            _apply_outcome(request.delivery, outcome)
-            pending.outcomes.append((request.delivery, outcome))
-        _flush(token=token, pending=pending)
-        if in_flight and time.monotonic() - renewed_at > LEASE_SECONDS / 3:
-            lease_renew(token=token, ids=list(in_flight))
+            _apply_outcome(delivery, outcome)
+            pending.outcomes.append((delivery, outcome))
+        stopped = _flush(token=token, pending=pending)
+        if stopped:
+            for request in leased.values():
+                if request.delivery.endpoint_id in stopped:
+                    request.skip = True
+        if leased and time.monotonic() - renewed_at > LEASE_SECONDS / 3:
+            lease_renew(token=token, ids=list(leased))
             renewed_at = time.monotonic()
         if tick is not None and claiming and time.monotonic() - ticked_at > tick_seconds:
             tick()

@@ -1,8 +1,10 @@
 """Issue #11: per-endpoint caps, the circuit breaker, fair claiming, isolation and the connect-time guard
 under the concurrent client. Assertions are on states, orders and counts, never on wall time."""
 
+import asyncio
 import socket
 import threading
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -130,45 +132,47 @@ def test_http_errors_do_not_trip_the_breaker(receiver):
 @pytest.mark.django_db
 def test_an_http_answer_resets_the_consecutive_count(receiver):
     endpoint = new_endpoint(receiver.url, max_concurrency=1)
-    due_deliveries(endpoint, 9)
-    receiver.drop = True
-    original = engine.sender.submit
-    calls = []
+    due_deliveries(endpoint, 8)
+    receiver.default = (503, {}, b"")
+    original = engine._post
+    sent = []
 
-    def submit(request, done):
-        calls.append(1)
-        receiver.drop = len(calls) != 5  # the fifth request gets an HTTP answer
-        receiver.default = (503, {}, b"")
-        return original(request, done)
+    async def post(session, request):
+        sent.append(request.delivery.pk)
+        receiver.drop = len(sent) != 5  # the fifth request gets an HTTP answer (503), the others none
+        return await original(session, request)
 
-    engine.sender.submit = submit
+    engine._post = post
     try:
-        assert dispatch_at(timezone.now()) == 9  # 4 failures, an answer, 4 failures: never 5 in a row
+        assert dispatch_at(timezone.now()) == 8  # 4 failures, an answer, 3 failures: never 5 in a row
     finally:
-        engine.sender.submit = original
+        engine._post = original
     endpoint.refresh_from_db()
-    assert endpoint.breaker_state == States.CLOSED and endpoint.breaker_failures == 4
+    assert endpoint.breaker_state == States.CLOSED and endpoint.breaker_failures == 3
 
 
 # ------------------------------------------------------------------------------------------ caps
 
 
 @pytest.mark.django_db
-def test_a_claim_never_exceeds_the_endpoint_cap_and_counts_live_leases(receiver):
+def test_an_endpoint_is_held_by_one_dispatcher_with_a_queue_of_its_cap_times_the_factor(receiver):
     endpoint = new_endpoint(receiver.url, max_concurrency=3)
-    due_deliveries(endpoint, 10)
+    due_deliveries(endpoint, 40)
     now = timezone.now()
-    assert len(engine.deliveries_claim(limit=100, now=now)[1]) == 3
-    assert engine.deliveries_claim(limit=100, now=now)[1] == []  # three live leases: the cap is taken
+    depth = 3 * engine.QUEUE_FACTOR
+    token, ids = engine.deliveries_claim(limit=100, now=now)
+    assert len(ids) == depth
+    assert engine.deliveries_claim(limit=100, now=now, token=token)[1] == []  # its queue here is full
+    assert engine.deliveries_claim(limit=100, now=now)[1] == []  # another dispatcher gets nothing of it
     later = now + timedelta(seconds=engine.LEASE_SECONDS + 1)  # a killed worker's leases ran out
-    assert len(engine.deliveries_claim(limit=100, now=later)[1]) == 3
+    assert len(engine.deliveries_claim(limit=100, now=later)[1]) == depth
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED claimers need PostgreSQL")
-def test_concurrent_claimers_together_never_exceed_the_caps(receiver):
+def test_concurrent_claimers_never_share_an_endpoint(receiver):
     organization = pilot_organization()
-    capped = [new_endpoint(receiver.url, organization, max_concurrency=cap) for cap in (2, 3, 5)]
+    capped = [new_endpoint(receiver.url, organization, max_concurrency=cap) for cap in (1, 2, 3)]
     for endpoint in capped:
         due_deliveries(endpoint, 40)
     threads, claimed, errors = 8, [], []
@@ -180,11 +184,12 @@ def test_concurrent_claimers_together_never_exceed_the_caps(receiver):
 
         try:
             barrier.wait()
+            token = uuid.uuid4()
             for _ in range(5):
-                ids = engine.deliveries_claim(limit=4)[1]
+                ids = engine.deliveries_claim(limit=5, token=token)[1]
                 with lock:
                     claimed.extend(ids)
-        except Exception as exc:  # pragma: no cover - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             thread_connection.close()
@@ -196,33 +201,45 @@ def test_concurrent_claimers_together_never_exceed_the_caps(receiver):
         w.join()
     assert errors == []
     assert len(claimed) == len(set(claimed))  # no row went to two claimers
-    per_endpoint = {
-        e.pk: WebhookDelivery.objects.filter(endpoint=e, lease_until__gte=timezone.now()).count() for e in capped
-    }
-    assert per_endpoint == {e.pk: e.max_concurrency for e in capped}
-    assert len(claimed) == 2 + 3 + 5
+    for endpoint in capped:
+        leases = WebhookDelivery.objects.filter(endpoint=endpoint, lease_until__gte=timezone.now())
+        # One holder per endpoint (which sends at most its cap at once), never more than its queue.
+        assert leases.values("lease_token").distinct().count() == 1
+        assert 0 < leases.count() <= endpoint.max_concurrency * engine.QUEUE_FACTOR
 
 
 @pytest.mark.django_db
-def test_requests_in_flight_to_one_endpoint_never_exceed_its_cap(silent_server, settings):
-    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
-    endpoint = new_endpoint(silent_server.url, max_concurrency=2)
-    due_deliveries(endpoint, 10)
-    seen = []
-    original = engine.sender.submit
+def test_requests_in_flight_to_one_endpoint_never_exceed_its_cap(receiver):
+    endpoint = new_endpoint(receiver.url, max_concurrency=2)
+    other = new_endpoint(receiver.url, max_concurrency=3)
+    due_deliveries(endpoint, 20)
+    due_deliveries(other, 20)
+    active: Counter = Counter()
+    peak: Counter = Counter()
+    original = engine._post
+    release = threading.Event()
 
-    def submit(request, done):
-        seen.append(WebhookDelivery.objects.filter(endpoint=endpoint, lease_until__isnull=False).count())
-        return original(request, done)
+    async def post(session, request):
+        key = request.delivery.endpoint_id
+        active[key] += 1
+        peak[key] = max(peak[key], active[key])
+        try:
+            if sum(peak.values()) >= 5:
+                release.set()
+            # Hold the first requests until both endpoints have filled their slots, so caps are really hit.
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+            return await original(session, request)
+        finally:
+            active[key] -= 1
 
-    engine.sender.submit = submit
+    engine._post = post
     try:
-        sent = engine.deliveries_dispatch(budget_seconds=30)
+        assert engine.deliveries_dispatch(budget_seconds=30) == 40
     finally:
-        engine.sender.submit = original
-    # Two at a time until five timeouts in a row open the breaker; never more than two leased at once.
-    assert 5 <= sent <= 6 and max(seen) <= 2
-    assert len(silent_server.connections) <= 6
+        engine._post = original
+    assert peak == {endpoint.pk: 2, other.pk: 3}
+    assert WebhookDelivery.objects.filter(status="SUCCEEDED").count() == 40
 
 
 # ------------------------------------------------------------------------------------------ isolation
@@ -277,9 +294,10 @@ def test_a_backlog_of_one_organization_does_not_hold_back_another(receiver):
     WebhookEndpoint.objects.filter(pk=backlog.pk).update(last_claimed_at=now - timedelta(seconds=1))
     (late,) = due_deliveries(fresh, 1, at=now)
     ids = engine.deliveries_claim(limit=engine.BATCH_SIZE, now=now)[1]
-    # Oldest-first would have handed out 100 backlog rows; now the backlog gets its cap and the fresh one goes.
-    assert late.pk in ids and len(ids) == backlog.max_concurrency + 1
+    # Oldest-first would have handed out 100 backlog rows; now the fresh one goes first, and the backlog
+    # gets no more than its queue (its cap times the factor).
     assert ids[0] == late.pk  # the endpoint served least recently comes first
+    assert len(ids) == 1 + backlog.max_concurrency * engine.QUEUE_FACTOR
 
 
 @pytest.mark.django_db
@@ -289,13 +307,13 @@ def test_claiming_rotates_across_endpoints_least_recently_served_first(receiver)
     for endpoint in endpoints:
         due_deliveries(endpoint, 10)
     now = timezone.now()
+    token = uuid.uuid4()
     served = []
-    for i in range(6):
-        ids = engine.deliveries_claim(limit=1, now=now + timedelta(milliseconds=i))[1]
+    for i in range(9):
+        ids = engine.deliveries_claim(limit=1, now=now + timedelta(milliseconds=i), token=token)[1]
         served.append(WebhookDelivery.objects.get(pk=ids[0]).endpoint_id)
-    assert set(served[:3]) == set(served[3:]) == {e.pk for e in endpoints}
-    assert served[:3] == served[3:]  # the same rotation again
-    assert engine.deliveries_claim(limit=1, now=now + timedelta(seconds=1))[1] == []  # every cap is taken
+    assert set(served[:3]) == set(served[3:6]) == set(served[6:]) == {e.pk for e in endpoints}
+    assert served[:3] == served[3:6] == served[6:]  # the same rotation, round after round
 
 
 @pytest.mark.django_db
