@@ -666,7 +666,8 @@ def _values_update(model, rows: list, fields: list[str]) -> None:
     params: list = []
     for row in rows:
         params.append(row.pk)
-        params.extend(f.get_db_prep_save(getattr(row, f.attname), connection) for f in model_fields)
+        # The engine's columns are plain values (UUID, datetime, int, str, bool, None) psycopg adapts itself.
+        params.extend(getattr(row, f.attname) for f in model_fields)
     assignments = ", ".join(f'"{c}" = v."{c}"' for c in columns)
     names = ", ".join(f'"{c}"' for c in [meta.pk.column, *columns])
     # Only model metadata and %s placeholders are interpolated; every value is a bound parameter.
@@ -763,8 +764,13 @@ def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]
 
 
 def _claimed(token: uuid.UUID, ids: list) -> list[WebhookDelivery]:
+    if not ids:
+        return []
     order = {pk: i for i, pk in enumerate(ids)}
-    rows = WebhookDelivery.objects.filter(id__in=ids, lease_token=token).select_related("event", "endpoint")
+    rows = list(WebhookDelivery.objects.filter(id__in=ids, lease_token=token).select_related("event"))
+    endpoints = WebhookEndpoint.objects.in_bulk({d.endpoint_id for d in rows})  # once each, not once per row
+    for delivery in rows:
+        delivery.endpoint = endpoints[delivery.endpoint_id]
     return sorted(rows, key=lambda d: order[d.pk])
 
 
