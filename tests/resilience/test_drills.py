@@ -56,8 +56,8 @@ def test_worker_sigkilled_mid_batch_nothing_lost(make_drill, cluster, drill_rece
 
     def kill_mid_batch(count):
         if count == 30 and not killed.is_set():
-            killed.set()
             cluster.kill_worker()
+            killed.set()  # after the kill: requests now run concurrently, the test must not look earlier
 
     drill_receiver.on_request = kill_mid_batch
     cluster.ensure_running()
@@ -81,7 +81,7 @@ def test_redis_restarted_mid_run_dispatch_resumes(make_drill, cluster, drill_rec
     cluster.ensure_running()
     drill.emit(EVENTS)  # the receiver is down: every delivery is fanned out and held back by the breaker
     drill.wait_down()
-    drill_receiver.delay = 0.05
+    drill_receiver.delay = 0.25  # six at a time now: slow enough that the fault lands mid-run
     drill_receiver.up()
     wait_until(lambda: len(drill_receiver.received) >= 20, timeout=60, what="retries to flow", tick=drill.clock)
     private_redis.restart()  # SIGKILL, 1.5 s down, empty on return: queued ticks are gone
@@ -98,7 +98,7 @@ def test_postgres_connections_terminated_workers_reconnect(make_drill, cluster, 
     cluster.ensure_running()
     drill.emit(EVENTS)  # the receiver is down: every delivery is fanned out and held back by the breaker
     drill.wait_down()
-    drill_receiver.delay = 0.05
+    drill_receiver.delay = 0.25  # six at a time now: slow enough that the fault lands mid-run
     drill_receiver.up()
     wait_until(lambda: len(drill_receiver.received) >= 20, timeout=60, what="retries to flow", tick=drill.clock)
     with connection.cursor() as cursor:
