@@ -505,11 +505,10 @@ class Sender:
         if gate is None:
             gate = self._gates[key] = [asyncio.Semaphore(request.slots), 0]
         gate[1] += 1
+        response = AttemptResponse(skipped=True)  # if it never gets to be sent (cancelled), the lease goes back
         try:
             async with gate[0]:
-                if request.skip or (not request.probe and self._tripped_recently(key[0])):
-                    response = AttemptResponse(skipped=True)
-                else:
+                if not request.skip and (request.probe or not self._tripped_recently(key[0])):
                     async with self._in_flight:
                         request.attempted_at = timezone.now()
                         response = await _post(self._session, request)
@@ -518,7 +517,7 @@ class Sender:
             gate[1] -= 1
             if gate[1] == 0:
                 del self._gates[key]
-        done.put((request, response))
+            done.put((request, response))
 
     def _tripped_recently(self, endpoint_id) -> bool:
         """This process saw BREAKER_THRESHOLD timeouts/connection failures in a row from the endpoint: the
@@ -786,7 +785,7 @@ def deliveries_dispatch(
     time budget is spent (then what is in flight is finished). `tick` runs about every `tick_seconds` in
     between. Returns the number of requests made."""
     token = uuid.uuid4()
-    started = renewed_at = ticked_at = time.monotonic()
+    started = renewed_at = ticked_at = progress_at = time.monotonic()
     done: queue.SimpleQueue = queue.SimpleQueue()
     leased: dict = {}  # delivery id -> AttemptRequest, in flight or waiting for a slot
     pending = _Pending()
@@ -817,6 +816,13 @@ def deliveries_dispatch(
                 finished.append(done.get_nowait())
             except queue.Empty:
                 break
+        if finished:
+            progress_at = time.monotonic()
+        elif leased and time.monotonic() - progress_at > settings.WEBHOOK_TIMEOUT_SECONDS + LEASE_SECONDS:
+            # Nothing came back for longer than any request can take: the sender is gone. Stop; the leases
+            # run out and the rows are claimed again (at-least-once).
+            logger.error("webhook sender returned nothing for %s leased deliveries; giving them up", len(leased))
+            break
         for request, response in finished:
             delivery = request.delivery
             leased.pop(delivery.pk, None)
