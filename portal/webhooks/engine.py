@@ -26,6 +26,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,8 +55,8 @@ LEASE_SECONDS = 60
 RESPONSE_BODY_LIMIT = 16 * 1024
 USER_AGENT = "NT24-Webhooks/1.0 (+https://novatrade24.com)"
 MAX_IN_FLIGHT = 256  # requests one worker process has in flight at once
-MAX_LEASED = 512  # deliveries one dispatcher holds leased: in flight, or queued behind their endpoint's cap
-QUEUE_FACTOR = 8  # an endpoint's queue in a dispatcher: this many times its cap
+MAX_LEASED = 1024  # deliveries one dispatcher holds leased: in flight, or queued behind their endpoint's cap
+QUEUE_FACTOR = 32  # an endpoint's queue in a dispatcher: this many times its cap
 CLAIM_ENDPOINTS = 200  # endpoints with free slots looked at per claim
 DISABLED_BATCH = 100  # deliveries of a disabled endpoint failed per claim, without a request
 IDLE_WAIT_SECONDS = 0.2  # how long the dispatcher waits for a result before it looks for new work again
@@ -186,14 +187,17 @@ def _claim_candidates(now: datetime, token: uuid.UUID) -> list[WebhookEndpoint]:
     return list(candidates[:CLAIM_ENDPOINTS])
 
 
-def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, token: uuid.UUID) -> list:
-    """Lease up to n claimable deliveries of each endpoint, oldest due first; returns (id, endpoint id)s."""
+def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, token: uuid.UUID, limit: int) -> list:
+    """Lease up to n claimable deliveries of each endpoint in turn, oldest due first, at most `limit` in all;
+    returns (id, endpoint id)s."""
     lease_until = now + timedelta(seconds=LEASE_SECONDS)
     if connection.vendor != "postgresql":
         rows = []
         for endpoint, n in quotas:
             due = _claimable(now).filter(endpoint_id=endpoint.pk).order_by("next_attempt_at")
-            rows += [(pk, endpoint.pk) for pk in due.values_list("id", flat=True)[:n]]
+            rows += [(pk, endpoint.pk) for pk in due.values_list("id", flat=True)[: min(n, limit - len(rows))]]
+            if len(rows) >= limit:
+                break
         WebhookDelivery.objects.filter(id__in=[pk for pk, _ in rows]).update(lease_token=token, lease_until=lease_until)
         return rows
     table = WebhookDelivery._meta.db_table
@@ -202,7 +206,7 @@ def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, tok
     params: list = [token, lease_until]
     for position, (endpoint, n) in enumerate(quotas):
         params += [endpoint.pk, n, endpoint_depth(endpoint), position]
-    params += [*ACTIVE, now, now, token, *ACTIVE, now]
+    params += [*ACTIVE, now, now, token, *ACTIVE, now, limit]
     # One statement for all endpoints: a LATERAL subquery per endpoint with its own LIMIT and SKIP LOCKED.
     # The live leases are counted here, in a statement that starts after this transaction locked the
     # endpoint rows, so every lease another claimer took for them is committed and counted: an endpoint
@@ -218,7 +222,8 @@ def _claim_rows(quotas: list[tuple[WebhookEndpoint, int]], *, now: datetime, tok
         "ELSE GREATEST(0, LEAST(v.n, v.depth - count(*))) END "
         f'FROM "{table}" AS l WHERE l.endpoint_id = v.endpoint_id AND l.status IN ({statuses}) '
         "AND l.lease_until >= %s) "
-        "FOR UPDATE SKIP LOCKED) AS x) AS c "
+        # The nested loop runs the endpoints in turn and stops at the overall limit.
+        "FOR UPDATE SKIP LOCKED) AS x LIMIT %s) AS c "
         "WHERE u.id = c.id RETURNING u.id, u.endpoint_id, c.position"
     )
     with connection.cursor() as cursor:
@@ -241,24 +246,21 @@ def deliveries_claim(
         if not endpoints:
             return token, []
         # `mine` is this statement's snapshot: on PostgreSQL _claim_rows counts again under the lock; on
-        # SQLite the IMMEDIATE transaction makes it exact.
-        quotas: dict = {}
-        remaining = limit
-        for fill in (endpoint_slots, endpoint_depth):  # slots for everyone first, then the queues
-            for endpoint in endpoints:
-                if remaining <= 0:
-                    break
-                n = min(fill(endpoint) - endpoint.mine - quotas.get(endpoint, 0), remaining)
-                if n > 0:
-                    quotas[endpoint] = quotas.get(endpoint, 0) + n
-                    remaining -= n
-        if not quotas:
+        # SQLite the IMMEDIATE transaction makes it exact. Free slots for everyone first, then the queues.
+        slots = [(e, endpoint_slots(e) - e.mine) for e in endpoints if endpoint_slots(e) > e.mine]
+        rows = _claim_rows(slots, now=now, token=token, limit=limit) if slots else []
+        got = Counter(endpoint_id for _, endpoint_id in rows)
+        asked = {e.pk for e, _ in slots}  # an endpoint that had free slots and got nothing has nothing due
+        queues = [(e, endpoint_depth(e) - e.mine - got[e.pk]) for e in endpoints if got[e.pk] or e.pk not in asked]
+        queues = [(e, n) for e, n in queues if n > 0]
+        if queues and len(rows) < limit:
+            rows += _claim_rows(queues, now=now, token=token, limit=limit - len(rows))
+        if not rows:
             return token, []
-        rows = _claim_rows(list(quotas.items()), now=now, token=token)
         ids = [pk for pk, _ in rows]
         served = {endpoint_id for _, endpoint_id in rows}
         WebhookEndpoint.objects.filter(pk__in=served).update(last_claimed_at=now)
-        for endpoint in quotas:
+        for endpoint in endpoints:
             if (
                 endpoint.pk in served
                 and endpoint.enabled

@@ -157,15 +157,15 @@ def test_an_http_answer_resets_the_consecutive_count(receiver):
 @pytest.mark.django_db
 def test_an_endpoint_is_held_by_one_dispatcher_with_a_queue_of_its_cap_times_the_factor(receiver):
     endpoint = new_endpoint(receiver.url, max_concurrency=3)
-    due_deliveries(endpoint, 40)
-    now = timezone.now()
     depth = 3 * engine.QUEUE_FACTOR
-    token, ids = engine.deliveries_claim(limit=100, now=now)
+    due_deliveries(endpoint, depth + 10)
+    now = timezone.now()
+    token, ids = engine.deliveries_claim(limit=1000, now=now)
     assert len(ids) == depth
-    assert engine.deliveries_claim(limit=100, now=now, token=token)[1] == []  # its queue here is full
-    assert engine.deliveries_claim(limit=100, now=now)[1] == []  # another dispatcher gets nothing of it
+    assert engine.deliveries_claim(limit=1000, now=now, token=token)[1] == []  # its queue here is full
+    assert engine.deliveries_claim(limit=1000, now=now)[1] == []  # another dispatcher gets nothing of it
     later = now + timedelta(seconds=engine.LEASE_SECONDS + 1)  # a killed worker's leases ran out
-    assert len(engine.deliveries_claim(limit=100, now=later)[1]) == depth
+    assert len(engine.deliveries_claim(limit=1000, now=later)[1]) == depth
 
 
 @pytest.mark.django_db(transaction=True)
@@ -290,14 +290,22 @@ def test_a_backlog_of_one_organization_does_not_hold_back_another(receiver):
     backlog = new_endpoint(receiver.url)
     fresh = new_endpoint(receiver.url)  # another organization
     now = timezone.now()
-    due_deliveries(backlog, 300, at=now - timedelta(hours=1))
+    due_deliveries(backlog, 400, at=now - timedelta(hours=1))
     WebhookEndpoint.objects.filter(pk=backlog.pk).update(last_claimed_at=now - timedelta(seconds=1))
     (late,) = due_deliveries(fresh, 1, at=now)
     ids = engine.deliveries_claim(limit=engine.BATCH_SIZE, now=now)[1]
-    # Oldest-first would have handed out 100 backlog rows; now the fresh one goes first, and the backlog
-    # gets no more than its queue (its cap times the factor).
+    # Oldest-first would have handed out 100 backlog rows; now the fresh one goes first (and the backlog
+    # fills the rest of the claim).
     assert ids[0] == late.pk  # the endpoint served least recently comes first
-    assert len(ids) == 1 + backlog.max_concurrency * engine.QUEUE_FACTOR
+    assert len(ids) == engine.BATCH_SIZE
+    # And the backlog never gets more than its queue (its cap times the factor), however large the claim.
+    more = engine.deliveries_claim(limit=1000, now=now)[1]  # another dispatcher: the backlog is held
+    assert more == []
+    token = uuid.uuid4()
+    later = now + timedelta(seconds=engine.LEASE_SECONDS + 1)
+    assert len(engine.deliveries_claim(limit=1000, now=later, token=token)[1]) == (
+        backlog.max_concurrency * engine.QUEUE_FACTOR + 1
+    )
 
 
 @pytest.mark.django_db
