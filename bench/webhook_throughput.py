@@ -32,6 +32,7 @@ django.setup()
 
 import requests  # noqa: E402
 from _report import report  # noqa: E402
+from _webhook_bench import worker_queues  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db.models import Max, Min  # noqa: E402
@@ -122,7 +123,7 @@ def run_worker(endpoint, n: int, concurrency: int) -> tuple[float, float]:
             "--pool",
             "prefork",
             "-Q",
-            ",".join(settings.WORKER_QUEUES["webhooks"]),  # the dispatcher's queue (portal/settings/queues.py)
+            worker_queues(),
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

@@ -47,3 +47,12 @@ class RotateSecretForm(forms.Form):
         initial=24,
         help_text="The old secret keeps signing too for this long (0-168 h).",
     )
+
+
+class ConcurrencyForm(forms.Form):
+    max_concurrency = forms.IntegerField(
+        label="Requests at once",
+        min_value=1,
+        max_value=50,
+        help_text="At most this many deliveries to this endpoint are in flight at once, across all workers (1-50).",
+    )

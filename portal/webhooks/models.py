@@ -93,6 +93,8 @@ class WebhookEndpoint(models.Model):
     breaker_until = models.DateTimeField(null=True, blank=True)
     breaker_reason = models.CharField(max_length=300, blank=True)
     breaker_deferred_count = models.PositiveIntegerField(default=0)
+    # Fair claiming: dispatchers serve endpoints with due deliveries least recently claimed first.
+    last_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,6 +208,17 @@ class WebhookDelivery(models.Model):
                 fields=["next_attempt_at"],
                 name="delivery_due",
                 condition=models.Q(status__in=["PENDING", "RETRYING"]),
+            ),
+            # Per-endpoint claiming: an endpoint's due deliveries in order, and its live leases (the cap).
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                name="delivery_endpoint_due",
+                condition=models.Q(status__in=["PENDING", "RETRYING"]),
+            ),
+            models.Index(
+                fields=["endpoint", "lease_until"],
+                name="delivery_endpoint_leased",
+                condition=models.Q(status__in=["PENDING", "RETRYING"], lease_until__isnull=False),
             ),
         ]
         verbose_name_plural = "webhook deliveries"

@@ -48,7 +48,26 @@ def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict:
         "subscriptions": list(endpoint.subscriptions),
         "enabled": endpoint.enabled,
         "partnerIds": sorted(str(p) for p in endpoint.partners.values_list("pk", flat=True)),
+        "maxConcurrency": endpoint.max_concurrency,
     }
+
+
+def max_concurrency_validate(value) -> int:
+    """An endpoint's cap on requests in flight: a whole number within MAX_CONCURRENCY_LIMITS."""
+    from portal.webhooks.engine import MAX_CONCURRENCY_LIMITS
+
+    low, high = MAX_CONCURRENCY_LIMITS
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError({"maxConcurrency": [f"Enter a whole number from {low} to {high}."]})
+    return value
+
+
+def _breaker_reset(endpoint: WebhookEndpoint) -> None:
+    """A new URL or a re-enabled endpoint starts with a closed breaker: the old failures say nothing about it."""
+    endpoint.breaker_state = WebhookEndpoint.BreakerState.CLOSED
+    endpoint.breaker_failures = 0
+    endpoint.breaker_opened_at = endpoint.breaker_until = None
+    endpoint.breaker_reason = ""
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -117,10 +136,19 @@ def _require_capability(organization) -> None:
 
 
 def endpoint_create(
-    *, actor: Actor, organization, url: str, subscriptions, description: str = "", partner_ids=(), enabled=True
+    *,
+    actor: Actor,
+    organization,
+    url: str,
+    subscriptions,
+    description: str = "",
+    partner_ids=(),
+    enabled=True,
+    max_concurrency: int | None = None,
 ) -> WebhookEndpoint:
     _require_capability(organization)
     url = url_validate(url)
+    extra = {} if max_concurrency is None else {"max_concurrency": max_concurrency_validate(max_concurrency)}
     subscriptions = subscriptions_validate(subscriptions)
     partners = _partners_validate(organization=organization, partner_ids=partner_ids)
     now = timezone.now()
@@ -135,6 +163,7 @@ def endpoint_create(
             disabled_at=None if enabled else now,
             secret=secret_generate(),
             secret_created_at=now,
+            **extra,
         )
         endpoint.partners.set(partners)
         audit_record(
@@ -148,10 +177,12 @@ def endpoint_create(
 
 
 def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, **changes) -> WebhookEndpoint:
-    """Partial update: url, description, subscriptions, partner_ids, enabled."""
+    """Partial update: url, description, subscriptions, partner_ids, enabled, max_concurrency."""
     _require_capability(endpoint.organization)
     if "url" in changes:
         changes["url"] = url_validate(changes["url"])
+    if "max_concurrency" in changes:
+        changes["max_concurrency"] = max_concurrency_validate(changes["max_concurrency"])
     if "subscriptions" in changes:
         changes["subscriptions"] = subscriptions_validate(changes["subscriptions"])
     partners = None
@@ -160,7 +191,9 @@ def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, **changes) -> We
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         before = endpoint_snapshot(endpoint)
-        for name in ("url", "description", "subscriptions"):
+        if "url" in changes and changes["url"] != endpoint.url:
+            _breaker_reset(endpoint)
+        for name in ("url", "description", "subscriptions", "max_concurrency"):
             if name in changes:
                 setattr(endpoint, name, changes[name].strip()[:300] if name == "description" else changes[name])
         if "enabled" in changes and bool(changes["enabled"]) != endpoint.enabled:
@@ -186,6 +219,7 @@ def _set_enabled(endpoint: WebhookEndpoint, enabled: bool) -> None:
     if enabled:
         endpoint.disabled_reason, endpoint.disabled_at = "", None
         endpoint.consecutive_failures, endpoint.failing_since, endpoint.disable_warning_sent_at = 0, None, None
+        _breaker_reset(endpoint)
     else:
         endpoint.disabled_reason, endpoint.disabled_at = WebhookEndpoint.DisabledReason.MANUAL, timezone.now()
 

@@ -1,24 +1,23 @@
 """The SSRF guard: the only place that decides whether a webhook URL may be called, and how to reach it.
 
-A URL is checked when an endpoint is saved and again at connect time. At connect time the host is
-resolved once, every address is checked, and the TCP connection goes to that checked address while
-the Host header, SNI and certificate verification keep the hostname: a DNS answer that changes
-between the check and the connection (rebinding) cannot redirect the request.
+A URL is checked when an endpoint is saved and again at connect time. At connect time the delivery
+client's resolver (`GuardedResolver`) looks the host up once, checks every address, and the TCP
+connection goes to those checked addresses while the Host header, SNI and certificate verification
+keep the hostname: a DNS answer that changes between the check and the connection (rebinding)
+cannot redirect the request. IP-literal hosts never reach a resolver and are checked by
+`literal_check` before each request.
 """
 
+import asyncio
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
+from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-from urllib3.util import connection as urllib3_connection
 
 # Networks no webhook may reach, beyond what `ipaddress` already flags as non-global.
 BLOCKED_NETWORKS = tuple(
@@ -125,107 +124,94 @@ def host_resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress
     return addresses
 
 
-def url_check(url: str) -> Target:
-    """Check a URL and every address its host resolves to; return the address to connect to."""
-    scheme, host, port = url_parse(url)
-    addresses = host_resolve(host, port)
+def addresses_check(host: str, addresses: list) -> None:
     for ip in addresses:
         # An IPv4-mapped/compatible literal is judged by the IPv4 address it hides, and by its own range.
         mapped = getattr(ip, "ipv4_mapped", None)
         if address_blocked(ip) or (mapped is not None and address_blocked(mapped)):
             raise UrlNotAllowed(f"The host {host} resolves to a non-public address ({ip}).")
+
+
+def url_check(url: str) -> Target:
+    """Check a URL and every address its host resolves to; return the address to connect to."""
+    scheme, host, port = url_parse(url)
+    addresses = host_resolve(host, port)
+    addresses_check(host, addresses)
     return Target(scheme=scheme, host=host, port=port, address=str(addresses[0]))
 
 
-def _connect(conn, address: str):
+def literal_check(host: str) -> bool:
+    """For a host that is an IP literal (the async client connects to it without a lookup): refuse a blocked
+    one. True when the host was a literal."""
     try:
-        sock = urllib3_connection.create_connection(
-            (address, conn.port), conn.timeout, source_address=conn.source_address, socket_options=conn.socket_options
-        )
-    except TimeoutError as exc:
-        raise ConnectTimeoutError(conn, f"Connection to {conn.host} timed out.") from exc
-    except OSError as exc:
-        raise NewConnectionError(conn, f"Failed to establish a new connection: {exc}") from exc
-    return sock
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    addresses_check(host, [ip])
+    return True
 
 
-def _pinned_pool_classes(address: str) -> dict:
-    class PinnedHTTPConnection(HTTPConnection):
-        def _new_conn(self):
-            return _connect(self, address)
-
-    class PinnedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self):
-            return _connect(self, address)
-
-    class PinnedHTTPConnectionPool(HTTPConnectionPool):
-        ConnectionCls = PinnedHTTPConnection
-
-    class PinnedHTTPSConnectionPool(HTTPSConnectionPool):
-        ConnectionCls = PinnedHTTPSConnection
-
-    return {"http": PinnedHTTPConnectionPool, "https": PinnedHTTPSConnectionPool}
-
-
-class PinnedAddressAdapter(HTTPAdapter):
-    """A transport adapter that connects only to one checked address, keeping Host, SNI and cert checks."""
-
-    def __init__(self, target: Target, **kwargs):
-        self.target = target
-        super().__init__(max_retries=0, **kwargs)
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pinned_pool_classes(self.target.address)
-
-    def send(self, request, **kwargs):
-        scheme, host, port = url_parse(request.url)
-        if (scheme, host, port) != (self.target.scheme, self.target.host, self.target.port):
-            raise UrlNotAllowed("The request left the checked host.")
-        return super().send(request, **kwargs)
-
-
-def pinned_session(target: Target) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy from the environment may route around the guard
-    adapter = PinnedAddressAdapter(target)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-class SessionCache:
-    """One keep-alive `requests.Session` per destination, kept per worker process; re-resolved every 5 min."""
+class CheckedAddresses:
+    """Checked lookups per (host, port), kept per worker process for 5 minutes; thread-safe."""
 
     def __init__(self):
-        self._entries: dict[tuple, tuple[requests.Session, Target, float]] = {}
+        self._entries: dict[tuple[str, int], tuple[list[ResolveResult], float]] = {}
+        self._lock = threading.Lock()
 
-    def session_for(self, url: str) -> tuple[requests.Session, Target]:
-        key = url_parse(url)
-        entry = self._entries.get(key)
-        now = time.monotonic()
-        if entry is not None and now - entry[2] < DNS_CACHE_SECONDS:
-            return entry[0], entry[1]
-        if entry is not None:
-            entry[0].close()
-        target = url_check(url)
-        session = pinned_session(target)
-        self._entries[key] = (session, target, now)
-        return session, target
+    def get(self, host: str, port: int) -> list[ResolveResult] | None:
+        with self._lock:
+            entry = self._entries.get((host, port))
+        if entry is None or time.monotonic() - entry[1] >= DNS_CACHE_SECONDS:
+            return None
+        return entry[0]
 
-    def forget(self, url: str) -> None:
-        try:
-            key = url_parse(url)
-        except UrlNotAllowed:
-            return
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            entry[0].close()
+    def put(self, host: str, port: int, results: list[ResolveResult]) -> None:
+        with self._lock:
+            self._entries[(host, port)] = (results, time.monotonic())
+
+    def forget(self, host: str, port: int) -> None:
+        with self._lock:
+            self._entries.pop((host, port), None)
 
     def clear(self) -> None:
-        for session, _, _ in self._entries.values():
-            session.close()
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
 
-sessions = SessionCache()
+checked_addresses = CheckedAddresses()
+
+
+def checked_lookup(host: str, port: int) -> list[ResolveResult]:
+    """Resolve once and check every address; what aiohttp's connector then connects to."""
+    addresses = host_resolve(host, port)
+    addresses_check(host, addresses)
+    return [
+        {
+            "hostname": host,
+            "host": str(ip),
+            "port": port,
+            "family": socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+            "proto": 0,
+            "flags": socket.AI_NUMERICHOST,
+        }
+        for ip in addresses
+    ]
+
+
+class GuardedResolver(AbstractResolver):
+    """The delivery client's resolver, consulted for every new connection (the connector's own DNS cache is
+    off). It returns only checked addresses, and aiohttp connects to exactly those while keeping the
+    hostname for Host, SNI and the certificate check: the address checked is the address connected to."""
+
+    def __init__(self, cache: CheckedAddresses | None = None):
+        self.cache = cache or checked_addresses
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET):
+        results = self.cache.get(host, port)
+        if results is None:
+            results = await asyncio.get_running_loop().run_in_executor(None, checked_lookup, host, port)
+            self.cache.put(host, port, results)
+        return results
+
+    async def close(self) -> None:
+        pass

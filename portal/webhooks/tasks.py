@@ -23,9 +23,14 @@ def events_fanout_pending() -> int:
 @shared_task(name="webhooks.deliveries_dispatch", ignore_result=True)
 def deliveries_dispatch() -> int:
     wake_clear(DISPATCH_WAKE_KEY)
-    # Beat's 2 s tick: fan out events whose wake-up was coalesced away or lost, so none waits longer.
-    services.events_fan_out_pending(min_age_seconds=TICK_FANOUT_AGE_SECONDS)
-    return engine.deliveries_dispatch()
+
+    # Beat's 2 s tick, and every second while dispatching: fan out events whose wake-up was coalesced
+    # away, lost or stuck behind a busy worker, so none waits longer.
+    def fan_out_pending() -> int:
+        return services.events_fan_out_pending(min_age_seconds=TICK_FANOUT_AGE_SECONDS)
+
+    fan_out_pending()
+    return engine.deliveries_dispatch(tick=fan_out_pending)
 
 
 @shared_task(name="webhooks.replay_job_run", ignore_result=True)

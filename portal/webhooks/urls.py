@@ -12,6 +12,7 @@ urlpatterns = [
     path("endpoints/<uuid:endpoint_id>/enabled/", views.endpoint_toggle, name="endpoint_toggle"),
     path("endpoints/<uuid:endpoint_id>/reenable/", views.endpoint_reenable, name="endpoint_reenable"),
     path("endpoints/<uuid:endpoint_id>/secret/", views.endpoint_secret, name="endpoint_secret"),
+    path("endpoints/<uuid:endpoint_id>/concurrency/", views.endpoint_concurrency, name="endpoint_concurrency"),
     path("endpoints/<uuid:endpoint_id>/rotate-secret/", views.endpoint_rotate, name="endpoint_rotate"),
     path("endpoints/<uuid:endpoint_id>/test/", views.endpoint_test, name="endpoint_test"),
     path(

@@ -22,8 +22,9 @@ from portal.organizations.models import Membership
 from portal.organizations.selectors import organization_capabilities, organization_partners
 from portal.webhooks import selectors, services
 from portal.webhooks.access import access_delivery, access_endpoint, access_replay_job
+from portal.webhooks.engine import BREAKER_THRESHOLD
 from portal.webhooks.events import EVENT_TYPES, example_payload
-from portal.webhooks.forms import EndpointForm, RotateSecretForm
+from portal.webhooks.forms import ConcurrencyForm, EndpointForm, RotateSecretForm
 from portal.webhooks.signing import payload_body
 
 OPERATOR, ADMIN = Membership.Role.OPERATOR, Membership.Role.ADMIN
@@ -170,6 +171,8 @@ def _endpoint_detail_context(access, endpoint, **extra) -> dict:
         coverage=selectors.wildcard_coverage(endpoint.subscriptions),
         recent=recent,
         rotate_form=RotateSecretForm(),
+        concurrency_form=ConcurrencyForm(initial={"max_concurrency": endpoint.max_concurrency}),
+        breaker_threshold=BREAKER_THRESHOLD,
         can_manage=access.has_role(OPERATOR),
         can_admin=access.has_role(ADMIN),
         **extra,
@@ -220,6 +223,21 @@ def endpoint_secret(request, organization_id, endpoint_id):
     response = render_page(request, "webhooks/endpoint_detail.html", context, partial="secret")
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+@require_POST
+def endpoint_concurrency(request, organization_id, endpoint_id):
+    access = access_organization(user=request.user, organization_id=organization_id, min_role=ADMIN)
+    endpoint = access_endpoint(organization=access.organization, endpoint_id=endpoint_id)
+    form = ConcurrencyForm(request.POST)
+    if form.is_valid():
+        value = form.cleaned_data["max_concurrency"]
+        services.endpoint_update(actor=Actor.from_request(request), endpoint=endpoint, max_concurrency=value)
+        messages.success(request, f"At most {value} requests to this endpoint are in flight at once.")
+    else:
+        messages.error(request, "Requests at once must be a whole number from 1 to 50; nothing was changed.")
+    return _redirect(request, _endpoint_url(endpoint))
 
 
 @login_required

@@ -53,7 +53,7 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
-    ssrf.sessions.clear()
+    ssrf.checked_addresses.clear()
 
 
 def test_operator_invites_and_buyer_uploads_from_the_link(

@@ -18,7 +18,7 @@ def receiver():
     r = Receiver()
     yield r
     r.close()
-    ssrf.sessions.clear()
+    ssrf.checked_addresses.clear()
 
 
 def test_admin_adds_endpoint_test_fails_then_replay_succeeds(page, login, shot, admin_user, organization, receiver):

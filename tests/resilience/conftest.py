@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from portal.core.audit import Actor
 from portal.webhooks import ssrf
-from portal.webhooks.models import WebhookDelivery, WebhookEvent
+from portal.webhooks.engine import BREAKER_THRESHOLD
+from portal.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from portal.webhooks.services import endpoint_create
 from tests.factories import pilot_organization
 
@@ -178,7 +179,7 @@ def drill_receiver():
     receiver = DrillReceiver()
     yield receiver
     receiver.down()
-    ssrf.sessions.clear()
+    ssrf.checked_addresses.clear()
 
 
 # ---------------------------------------------------------------------------------------------- cluster
@@ -339,11 +340,34 @@ class Drill:
         self.cluster.emit(self.organization, count, first=self.sent)
         self.sent += count
 
+    def wait_down(self):
+        """The receiver refuses connections: wait until every event is fanned out and the circuit breaker has
+        opened, holding the deliveries back without using up their attempts. Returns the ids attempted."""
+
+        def open_():
+            self.endpoint.refresh_from_db()
+            return (
+                WebhookDelivery.objects.count() == self.sent
+                and self.endpoint.breaker_state == WebhookEndpoint.BreakerState.OPEN
+                and not WebhookDelivery.objects.filter(lease_until__gt=timezone.now()).exists()
+            )
+
+        wait_until(open_, timeout=60, what="the breaker to open on refused connections, every event fanned out")
+        refused = set(WebhookDelivery.objects.filter(attempt_count__gte=1).values_list("id", flat=True))
+        # The threshold of refused requests, plus what was already in flight to the endpoint when it opened.
+        assert 0 < len(refused) <= BREAKER_THRESHOLD + self.endpoint.max_concurrency
+        assert self.succeeded() == 0
+        return refused
+
     @staticmethod
     def clock(*, leases_taken_before=None, below_attempts=None):
         """Fast-forward time in the database: retries are due now (only of deliveries with fewer than
-        `below_attempts` attempts, if given); optionally, leases taken before a moment have run out."""
+        `below_attempts` attempts, if given), and so is the end of an open breaker's cool-down; optionally,
+        leases taken before a moment have run out."""
         now = timezone.now()
+        WebhookEndpoint.objects.filter(breaker_state=WebhookEndpoint.BreakerState.OPEN, breaker_until__gt=now).update(
+            breaker_until=now
+        )
         retrying = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.RETRYING, next_attempt_at__gt=now)
         if below_attempts is not None:
             retrying = retrying.filter(attempt_count__lt=below_attempts)

@@ -1,6 +1,7 @@
 """Fixtures only the webhooks tests need: a real local receiver and endpoints pointing at it."""
 
 import json
+import socket
 import threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,7 @@ class Receiver:
         self.script: deque = deque()
         self.default = (200, {}, b"ok")
         self.on_request = None
+        self.drop = False  # close each connection without an answer (a connection failure for the client)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +31,10 @@ class Receiver:
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
+                if receiver.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if receiver.on_request is not None:
                     receiver.on_request(self)
                 status, headers, payload = receiver.script.popleft() if receiver.script else receiver.default
@@ -62,12 +68,46 @@ class Receiver:
         self.server.server_close()
 
 
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never answers: a hung receiver behind a dropping firewall."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.connections: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)  # held open, never read from, never answered
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/hooks"
+
+    def close(self):
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer()
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def receiver():
     r = Receiver()
     yield r
     r.close()
-    ssrf.sessions.clear()
+    ssrf.checked_addresses.clear()
 
 
 @pytest.fixture

@@ -171,7 +171,7 @@ def test_connection_goes_to_the_checked_address_not_a_second_lookup(organization
     port = receiver.server.server_address[1]
     url = f"http://rebind.example.test:{port}/h"
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    ssrf.sessions.clear()
+    ssrf.checked_addresses.clear()
     endpoint = endpoint_create(actor=Actor.system(), organization=organization, url=url, subscriptions=["kyc.*"])
     with transaction.atomic():
         event = event_emit(organization=organization, event_type="kyc.level.upgraded", data={"version": 1})

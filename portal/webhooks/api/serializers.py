@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from portal.core.api.fields import UtcDateTimeField
 from portal.webhooks.events import example_payload
+from portal.webhooks.models import WebhookEndpoint
 from portal.webhooks.signing import payload_body
 
 
@@ -26,6 +27,18 @@ class EndpointHealthSerializer(serializers.Serializer):
     failingSince = UtcDateTimeField(source="failing_since", allow_null=True)
     lastSuccessAt = UtcDateTimeField(source="last_success_at", allow_null=True)
     lastFailureAt = UtcDateTimeField(source="last_failure_at", allow_null=True)
+    breakerState = serializers.ChoiceField(
+        source="breaker_state",
+        choices=WebhookEndpoint.BreakerState.choices,
+        help_text="CLOSED: sending. OPEN: repeated timeouts or connection failures; due deliveries wait, without "
+        "a request and without using up attempts, until breakerUntil. HALF_OPEN: one probe decides.",
+    )
+    breakerReason = serializers.CharField(source="breaker_reason", allow_blank=True)
+    breakerOpenedAt = UtcDateTimeField(source="breaker_opened_at", allow_null=True)
+    breakerUntil = UtcDateTimeField(source="breaker_until", allow_null=True)
+    breakerDeferredCount = serializers.IntegerField(
+        source="breaker_deferred_count", help_text="Due deliveries the breaker held back in its last episode."
+    )
 
 
 class EndpointSerializer(serializers.Serializer):
@@ -37,6 +50,9 @@ class EndpointSerializer(serializers.Serializer):
     disabledReason = serializers.CharField(source="disabled_reason", allow_blank=True)
     disabledAt = UtcDateTimeField(source="disabled_at", allow_null=True)
     partnerIds = serializers.SerializerMethodField()
+    maxConcurrency = serializers.IntegerField(
+        source="max_concurrency", help_text="At most this many requests to this endpoint at once (1-50)."
+    )
     health = EndpointHealthSerializer(source="*")
     createdAt = UtcDateTimeField(source="created_at")
     updatedAt = UtcDateTimeField(source="updated_at")
@@ -56,6 +72,9 @@ class EndpointWriteSerializer(serializers.Serializer):
     subscriptions = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=True)
     enabled = serializers.BooleanField(required=False, default=True)
     partnerIds = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+    maxConcurrency = serializers.IntegerField(
+        min_value=1, max_value=50, required=False, help_text="At most this many requests at once (default 6)."
+    )
 
 
 class EndpointPatchSerializer(serializers.Serializer):
@@ -64,6 +83,9 @@ class EndpointPatchSerializer(serializers.Serializer):
     subscriptions = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=True, required=False)
     enabled = serializers.BooleanField(required=False)
     partnerIds = serializers.ListField(child=serializers.UUIDField(), required=False)
+    maxConcurrency = serializers.IntegerField(
+        min_value=1, max_value=50, required=False, help_text="At most this many requests at once (default 6)."
+    )
 
 
 class SecretSerializer(serializers.Serializer):

@@ -115,6 +115,7 @@ class EndpointListView(WebhooksAPIView):
             subscriptions=data["subscriptions"],
             partner_ids=data["partnerIds"],
             enabled=data["enabled"],
+            max_concurrency=data.get("maxConcurrency"),
         )
         endpoint = access_endpoint(organization=self.organization, endpoint_id=endpoint.pk)
         return Response(_endpoint_json(endpoint), status=status.HTTP_201_CREATED)
@@ -154,6 +155,8 @@ class EndpointDetailView(WebhooksAPIView):
         changes = dict(body.validated_data)
         if "partnerIds" in changes:
             changes["partner_ids"] = changes.pop("partnerIds")
+        if "maxConcurrency" in changes:
+            changes["max_concurrency"] = changes.pop("maxConcurrency")
         services.endpoint_update(actor=self.actor, endpoint=endpoint, **changes)
         return Response(_endpoint_json(self._endpoint(endpoint_id)))
 
