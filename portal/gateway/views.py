@@ -45,6 +45,7 @@ from portal.gateway.ratelimit import (
     organization_budget_take,
 )
 from portal.gateway.schema import GatewayAutoSchema
+from portal.organizations.access import OrganizationAccess
 
 _ANY_JSON = frozenset({"", "*/*", "application/json"})
 
@@ -263,3 +264,8 @@ class IntegrationAPIView(APIView):
     @property
     def organization(self):
         return self.request.auth.organization
+
+    @property
+    def access(self) -> OrganizationAccess:
+        """The caller's standing, for the same `access_*` helpers the pages use (scoped to the partner)."""
+        return OrganizationAccess(organization=self.organization, role=None, is_support=False, partner=self.partner)
