@@ -161,9 +161,9 @@ def auth_cost(token: str, iterations: int = 3000) -> tuple[float, float, float]:
     from django.utils import timezone
     from rest_framework.request import Request
 
-    from portal.clients.api.gateway import gateway_admit, gateway_record_use
-    from portal.clients.authentication import ApiTokenAuthentication
-    from portal.clients.gateway_cache import gateway_cache_clear
+    from portal.gateway.authentication import ApiTokenAuthentication
+    from portal.gateway.cache import gateway_cache_clear
+    from portal.gateway.views import gateway_admit, gateway_record_use
 
     factory = RequestFactory()
     auth = ApiTokenAuthentication()

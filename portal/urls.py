@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from portal.clients.api.docs import OpenApiSchemaView
 from portal.core import views as core_views
+from portal.gateway.docs import OpenApiSchemaView
 from portal.organizations.views import organization_logo
 from portal.webhooks import views as webhook_views
 
@@ -27,7 +27,7 @@ urlpatterns = [
     path("docs/", core_views.docs_index, name="docs-index"),
     path("docs/<slug:slug>/", core_views.docs_page, name="docs-page"),
     path("v1/", include(v1)),
-    path("oauth/", include(("portal.clients.oauth_urls", "oauth"))),
+    path("oauth/", include(("portal.gateway.urls", "oauth"))),
     path("accounts/", include(("portal.accounts.urls", "accounts"))),
     path("organizations/", include(("portal.organizations.urls", "organizations"))),
     path("organizations/<uuid:organization_id>/clients/", include(("portal.clients.urls", "clients"))),

@@ -79,7 +79,9 @@ def api(organization):
 def _fresh_gateway_caches():
     """The gateway caches callers and organization state, holds budget leases and buffers usage per process;
     a test's rolled-back rows must not leak into the next one."""
-    from portal.clients import gateway_cache, ratelimit, usage
+    from portal.clients import usage
+    from portal.gateway import cache as gateway_cache
+    from portal.gateway import ratelimit
 
     def clear():
         gateway_cache.gateway_cache_clear()
@@ -97,6 +99,6 @@ def _fresh_token_throttle(monkeypatch):
     its own, so a fixed unknown id tried by many tests or runs never trips a lockout it did not cause."""
     import uuid
 
-    from portal.clients import token_throttle
+    from portal.gateway import oauth_throttle
 
-    monkeypatch.setattr(token_throttle, "NAMESPACE", f"oauth-token-failures-test-{uuid.uuid4().hex}")
+    monkeypatch.setattr(oauth_throttle, "NAMESPACE", f"oauth-token-failures-test-{uuid.uuid4().hex}")

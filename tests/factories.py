@@ -117,7 +117,7 @@ def pilot_organization(*, capabilities=("webhooks", "kycSelfServiceInvitations",
 
 def budgeted_organization(limit: int):
     """A pilot organization whose API budget is `limit` requests per minute, none spent yet."""
-    from portal.clients.ratelimit import organization_budget_reset
+    from portal.gateway.ratelimit import organization_budget_reset
 
     organization = pilot_organization()
     organization.rate_limit_per_minute = limit

@@ -15,11 +15,10 @@ from portal.clients.credentials import (
     new_client_id,
     new_client_secret,
 )
-from portal.clients.gateway_cache import gateway_changed
 from portal.clients.models import AccessToken, ApiClient, ClientSecret
-from portal.clients.ratelimit import client_streak_reset
 from portal.clients.usage import usage_count, usage_flush
 from portal.core.audit import Actor, audit_record
+from portal.core.generation import gateway_inputs_changed
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +226,7 @@ def client_pause_for_rate_limit(*, client: ApiClient, now=None) -> bool:
             consecutive_429s=0,
         )
         if paused:
-            gateway_changed()
+            gateway_inputs_changed()
             audit_record(
                 actor=Actor.system(),
                 organization=client.organization,
@@ -253,8 +252,7 @@ def client_pause_expire(*, client: ApiClient, now=None) -> bool:
             status=ApiClient.Status.ACTIVE, paused_until=None, pause_reason="", consecutive_429s=0
         )
         if ended:
-            gateway_changed()
-            client_streak_reset(client=client)
+            gateway_inputs_changed(client=client)  # and the client's run of 429s starts afresh
             audit_record(
                 actor=Actor.system(),
                 organization=client.organization,
@@ -321,7 +319,7 @@ def client_unpause(*, actor: Actor, client: ApiClient) -> ApiClient:
     client.pause_reason = ""
     client.consecutive_429s = 0
     client.save(update_fields=["status", "paused_until", "pause_reason", "consecutive_429s", "updated_at"])
-    client_streak_reset(client=client)
+    gateway_inputs_changed(client=client)  # and the client's run of 429s starts afresh
     audit_record(
         actor=actor,
         organization=client.organization,

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
-from portal.clients.idempotency import idempotency_records_purge
 from portal.clients.services import client_pauses_expire, client_secrets_mark_expired
+from portal.gateway.idempotency import idempotency_records_purge
 
 
 @shared_task(name="clients.secrets_mark_expired")

@@ -16,11 +16,11 @@ from portal.clients import services
 from portal.clients.access import access_client, access_client_secret, can_manage_clients, can_rotate_secrets, require
 from portal.clients.forms import ClientCreateForm, ClientPauseForm, SecretRotateForm
 from portal.clients.models import ApiClient
-from portal.clients.ratelimit import organization_budget_peek
 from portal.clients.selectors import client_list_for_organization, client_usage_24h
 from portal.core.audit import Actor
 from portal.core.htmx import htmx_partial, render_page
 from portal.core.models import AuditEntry
+from portal.gateway.ratelimit import organization_budget_peek
 from portal.organizations.access import access_organization
 
 CHART_WIDTH = 240

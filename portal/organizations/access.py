@@ -5,18 +5,20 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from portal.organizations.models import IntegrationOrganization, Membership
+from portal.organizations.models import IntegrationOrganization, Membership, Partner
 
 ROLE_RANK = {Membership.Role.VIEWER: 1, Membership.Role.OPERATOR: 2, Membership.Role.ADMIN: 3}
 
 
 @dataclass(frozen=True)
 class OrganizationAccess:
-    """The caller's standing in one organization: a member's role, or NT24 support (everything)."""
+    """The caller's standing in one organization: a member's role, or NT24 support (everything).
+    An API caller has no role; on a partner-scoped URL `partner` is the authorized partner."""
 
     organization: IntegrationOrganization
     role: str | None
     is_support: bool
+    partner: Partner | None = None
 
     def has_role(self, minimum: str) -> bool:
         if self.is_support:

@@ -183,7 +183,7 @@ def organization_suspend(
 ) -> IntegrationOrganization:
     """NT24 support suspends an organization: no token, every /v1 call 403 organization-suspended.
 
-    The save raises the gateway generation (portal/clients/gateway_cache.py), so every process refuses
+    The save raises the gateway generation (portal/core/generation.py), so every process refuses
     the organization's callers on their next call, cached or not."""
     reason = _suspension_reason(reason)
     organization = IntegrationOrganization.objects.select_for_update().get(pk=organization.pk)

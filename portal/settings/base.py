@@ -189,7 +189,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
-# Failed client authentications per client id at POST /oauth/token before a lockout (portal/clients/token_throttle.py).
+# Failed client authentications per client id at POST /oauth/token before a lockout (portal/gateway/oauth_throttle.py).
 OAUTH_TOKEN_FAILURE_RATE = os.environ.get("OAUTH_TOKEN_FAILURE_RATE", "10/5minutes")
 
 # Celery: an embedded filesystem broker unless CELERY_BROKER_URL is set.
@@ -259,7 +259,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False, "displayOperationId": False},
 }
 
-# API gateway (portal/clients/gateway_cache.py, ratelimit.py): in-process caches checked against the gateway
+# API gateway (portal/gateway/cache.py, ratelimit.py): in-process caches checked against the gateway
 # generation in Redis, their bound without it, budget leases, and the hourly usage buffer.
 GATEWAY_STATE_TTL_SECONDS = float(os.environ.get("GATEWAY_STATE_TTL_SECONDS", "30"))
 GATEWAY_CACHE_MAX_AGE_SECONDS = float(os.environ.get("GATEWAY_CACHE_MAX_AGE_SECONDS", "60"))

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from portal.clients.ratelimit import _limiter
+from portal.gateway.ratelimit import _limiter
 
 REDIS_URI = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/6"
 

@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from portal.clients.api.gateway import IntegrationAPIView
 from portal.core.problems import Problem
+from portal.gateway.views import IntegrationAPIView
 
 EXECUTIONS: list[dict] = []
 

@@ -8,11 +8,11 @@ import time_machine
 from django.utils import timezone
 
 from portal.clients.models import ApiClient, ClientSecret, ClientUsageHour
-from portal.clients.ratelimit import organization_budget_reset
 from portal.clients.services import access_token_issue, client_create, client_revoke, client_secret_revoke
 from portal.clients.usage import usage_flush
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
+from portal.gateway.ratelimit import organization_budget_reset
 from tests.conftest import bearer_client_for
 from tests.factories import PartnerFactory, budgeted_organization, pilot_organization
 

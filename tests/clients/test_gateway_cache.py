@@ -12,11 +12,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from portal.clients import ratelimit
-from portal.clients.gateway_cache import gateway_cache_clear
 from portal.clients.models import AccessToken, ApiClient
-from portal.clients.ratelimit import (
-    GENERATION_KEY,
+from portal.core.generation import GENERATION_KEY
+from portal.gateway import ratelimit
+from portal.gateway.cache import gateway_cache_clear
+from portal.gateway.ratelimit import (
     _limiter,
     organization_budget_peek,
     organization_budget_take,

@@ -9,9 +9,9 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from portal.clients.idempotency import idempotency_records_purge, parse_idempotency_key
 from portal.clients.models import IdempotencyRecord
 from portal.core.problems import Problem
+from portal.gateway.idempotency import idempotency_records_purge, parse_idempotency_key
 from tests.clients import gateway_urls
 from tests.conftest import bearer_client_for
 from tests.factories import pilot_organization

@@ -8,10 +8,10 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from portal.clients.models import ApiClient
-from portal.clients.ratelimit import organization_budget_hit
 from portal.clients.services import access_token_issue, client_create
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
+from portal.gateway.ratelimit import organization_budget_hit
 from tests.factories import budgeted_organization
 
 

@@ -7,9 +7,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.clients.models import ApiClient
-from portal.clients.ratelimit import GENERATION_KEY, _limiter
 from portal.clients.services import client_create
 from portal.core.audit import Actor
+from portal.core.generation import GENERATION_KEY
+from portal.gateway.ratelimit import _limiter
 from portal.organizations import services
 from portal.organizations.models import IntegrationOrganization
 from tests.conftest import bearer_client_for

@@ -5,8 +5,8 @@ import pytest
 
 from portal.clients.credentials import credential_hash
 from portal.clients.services import access_token_issue, client_create
-from portal.clients.token_lookup import access_token_by_hash
 from portal.core.audit import Actor
+from portal.gateway.token_lookup import access_token_by_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -136,8 +136,8 @@ def test_dpa_revoke_closes_gate_and_needs_reason(actor, organization):
 def test_dpa_revoke_recloses_the_api_gate(organization, support_user):
     from types import SimpleNamespace
 
-    from portal.clients.api.gateway import gateway_check_dpa
     from portal.core.problems import Problem
+    from portal.gateway.views import gateway_check_dpa
 
     caller = SimpleNamespace(organization=organization)
     gateway_check_dpa(caller)  # open while the DPA is active

@@ -51,23 +51,3 @@ class MeSerializer(serializers.Serializer):
     partners = PartnerSerializer(many=True)
     capabilities = serializers.ListField(child=serializers.CharField())
     rateLimit = RateLimitBudgetSerializer()
-
-
-class TokenRequestSerializer(serializers.Serializer):
-    grant_type = serializers.ChoiceField(choices=["client_credentials"])
-    client_id = serializers.CharField(required=False, help_text="Unless sent with HTTP Basic authentication.")
-    client_secret = serializers.CharField(required=False, help_text="Unless sent with HTTP Basic authentication.")
-    scope = serializers.CharField(required=False, help_text="Ignored: a token carries the organization's scope.")
-
-
-class TokenResponseSerializer(serializers.Serializer):
-    access_token = serializers.CharField()
-    token_type = serializers.ChoiceField(choices=["Bearer"])
-    expires_in = serializers.IntegerField()
-
-
-class OAuthErrorSerializer(serializers.Serializer):
-    error = serializers.ChoiceField(
-        choices=["invalid_request", "invalid_client", "unsupported_grant_type", "unauthorized_client"]
-    )
-    error_description = serializers.CharField(required=False)

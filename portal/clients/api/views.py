@@ -2,10 +2,10 @@ from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.response import Response
 
-from portal.clients.api.gateway import IntegrationAPIView
 from portal.clients.api.serializers import MeSerializer, PartnerListSerializer
 from portal.core.api.schema import FIRST_ITEM_ID, links_to
 from portal.core.times import rfc3339
+from portal.gateway.views import IntegrationAPIView
 
 _ME_EXAMPLE = {
     "organization": {

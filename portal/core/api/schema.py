@@ -1,13 +1,11 @@
-"""OpenAPI helpers: the reusable `Problem` component, problem responses with examples, response links,
-and the gateway's auto schema that documents the rules every /v1 view shares (401/403/429, Idempotency-Key)."""
+"""OpenAPI helpers: the reusable `Problem` component, problem responses with examples and response links.
+The gateway's auto schema (the rules every /v1 view shares) is portal/gateway/schema.py."""
 
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
 from portal.core.problems import PROBLEMS_BY_SLUG
@@ -79,34 +77,6 @@ def problem_responses(*slugs: str) -> dict:
     return responses
 
 
-GATEWAY_PROBLEMS = (
-    "invalid-token",
-    "organization-suspended",
-    "client-paused",
-    "dpa-not-accepted",
-    "rate-limited",
-    "internal-error",
-)
-IDEMPOTENCY_PROBLEMS = ("idempotency-key-reused", "idempotency-request-in-progress", "validation-error")
-
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Any unique string (a UUID is ideal), bare or as a quoted Structured-Field string. A retry with "
-    "the same key and body replays the first response (header `Idempotent-Replayed: true`) for 24 h.",
-)
-
-RATE_LIMIT_HEADERS = {
-    "RateLimit-Policy": {
-        "schema": {"type": "string"},
-        "description": 'The organization\'s budget, e.g. `"org";q=600;w=60`.',
-    },
-    "RateLimit": {"schema": {"type": "string"}, "description": 'What is left, e.g. `"org";r=12;t=48`.'},
-}
-
-
 # Runtime expressions of OpenAPI links: where a linked operation takes its parameters from.
 BODY_ID = "$response.body#/id"
 FIRST_ITEM_ID = "$response.body#/data/0/id"
@@ -130,75 +100,3 @@ class Link:
 def links_to(*operation_ids: str, **parameters: str) -> dict[str, Link]:
     """`links_to("buyers_retrieve", "buyers_update", seller_id=request_path("seller_id"), buyer_id=BODY_ID)`."""
     return {operation_id: Link(operation_id, parameters) for operation_id in operation_ids}
-
-
-class GatewayAutoSchema(AutoSchema):
-    """Adds what every IntegrationAPIView does to its operations, so views only document their own problems."""
-
-    def _extra_problem_slugs(self) -> list[str]:
-        slugs = list(GATEWAY_PROBLEMS)
-        view = self.view
-        kwarg = getattr(view, "partner_url_kwarg", None)
-        if kwarg and any(f"{{{name}}}" in self.path for name in (kwarg, _camel(kwarg))):
-            slugs.append("partner-not-authorized")
-        if getattr(view, "required_capability", None) or type(view).get_required_capability is not getattr(
-            _gateway_base(), "get_required_capability", None
-        ):
-            slugs.append("capability-not-granted")
-        if "{" in self.path:
-            slugs.append("not-found")
-        if self.method in ("POST", "PATCH"):
-            slugs.extend(IDEMPOTENCY_PROBLEMS)
-        elif any(p.get("in") == "query" for p in self._get_parameters()):
-            slugs.append("validation-error")  # a bad query parameter (cursor, limit, filter) is a 422
-        if self.method in ("POST", "PATCH", "PUT"):
-            slugs.extend(("malformed-request", "unsupported-media-type"))
-        return slugs
-
-    def get_override_parameters(self):
-        params = list(super().get_override_parameters())
-        if self.method in ("POST", "PATCH"):
-            params.append(IDEMPOTENCY_KEY_PARAMETER)
-        return params
-
-    def _get_response_bodies(self, direction="response"):
-        responses = super()._get_response_bodies(direction)
-        for code, response in responses.items():
-            if code.startswith("2"):
-                response.setdefault("headers", {}).update(RATE_LIMIT_HEADERS)
-        # A view declares `response_links = {("POST", 201): links_to(...)}`: what its responses lead to.
-        for (method, code), links in getattr(self.view, "response_links", {}).items():
-            if method == self.method:
-                responses[str(code)]["links"] = {name: link.as_openapi() for name, link in links.items()}
-        extra = problem_responses(*self._extra_problem_slugs())
-        for (status, media_type), response in extra.items():
-            code = str(status)
-            rendered = self._get_response_for_code(response, code, [media_type], direction)
-            if code in responses:
-                existing = responses[code]
-                existing.setdefault("content", {}).setdefault(media_type, rendered["content"][media_type])
-                if rendered["description"] not in existing.get("description", ""):
-                    existing["description"] = "; ".join(
-                        filter(None, [existing.get("description"), rendered["description"]])
-                    )
-            else:
-                responses[code] = rendered
-        if "429" in responses:
-            responses["429"].setdefault("headers", {}).update(
-                {
-                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."},
-                    **RATE_LIMIT_HEADERS,
-                }
-            )
-        return responses
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _gateway_base():
-    from portal.clients.api.gateway import IntegrationAPIView
-
-    return IntegrationAPIView

@@ -5,11 +5,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from portal.clients.api.gateway import IntegrationAPIView
 from portal.core.api.schema import BODY_ID, FIRST_ITEM_ID, links_to, problem_responses, request_path
 from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
 from portal.core.problems import Problem
+from portal.gateway.views import IntegrationAPIView
 from portal.kyc import services
 from portal.kyc.access import api_buyer, api_document, api_invitation
 from portal.kyc.api.serializers import (
@@ -86,6 +86,8 @@ def _page(request, queryset, represent):
 
 class BuyerCapabilityMixin:
     """Asking for KYC level B (on create or PATCH) needs the kycLevelB capability."""
+
+    may_require_capability = True  # the schema documents capability-not-granted
 
     def get_required_capability(self, request):
         if (

@@ -8,11 +8,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from portal.clients.api.gateway import IntegrationAPIView
 from portal.core.api.schema import BODY_ID, FIRST_ITEM_ID, links_to, problem_responses, request_path
 from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
 from portal.core.times import rfc3339
+from portal.gateway.views import IntegrationAPIView
 from portal.webhooks import selectors, services
 from portal.webhooks.access import access_delivery, access_endpoint, access_replay_job
 from portal.webhooks.api import serializers as s

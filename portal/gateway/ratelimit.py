@@ -5,8 +5,8 @@ The `limits` library's fixed window on `settings.RATELIMIT_STORAGE_URI` (Redis i
 (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "org";q=600;w=60` and `RateLimit: "org";r=12;t=48`.
 
 On Redis, the one round trip that spends a request also counts the client's run of consecutive 429s
-(reset by any admitted request) and reads the gateway generation (portal/clients/gateway_cache.py),
-so the in-process caller cache is checked for freshness at no extra cost.
+(reset by any admitted request) and reads the gateway generation (portal/core/generation.py), so the
+in-process caller cache (portal/gateway/cache.py) is checked for freshness at no extra cost.
 """
 
 import logging
@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from limits import RateLimitItemPerMinute
-from limits.storage import RedisStorage, storage_from_string
+from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
+
+from portal.core.generation import GENERATION_KEY, storage
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +65,6 @@ if grant > 1 then
 end
 return {grant, current, ttl, generation, before, 0, running}
 """
-GENERATION_KEY = "nt24:gateway:generation"
 STREAK_EXPIRY_SECONDS = 86400
 # Leases: at most settings.GATEWAY_LEASE_MAX requests beyond the current one at most 1/DIVISOR of what
 # remains (so the last LEASE_DIVISOR requests of every window are counted one by one in Redis), an eighth
@@ -117,7 +118,7 @@ def _limiter() -> FixedWindowRateLimiter:
         with _lock:
             limiter = _limiters.get(uri)
             if limiter is None:
-                limiter = FixedWindowRateLimiter(storage_from_string(uri))
+                limiter = FixedWindowRateLimiter(storage())
                 _limiters[uri] = limiter
     return limiter
 
@@ -318,30 +319,15 @@ def client_streak_reset(*, client) -> None:
             logger.exception("rate-limit store unavailable; could not reset a 429 run")
 
 
-def gateway_generation_current() -> int | None:
-    """The gateway generation (None when the budget store is not Redis or is down)."""
-    storage = _limiter().storage
-    if not isinstance(storage, RedisStorage):
-        return None
-    try:
-        return int(storage.get_connection().get(GENERATION_KEY) or 0)
-    except Exception:
-        logger.exception("rate-limit store unavailable; caller cache bypassed")
-        return None
-
-
-def gateway_generation_bump() -> None:
-    storage = _limiter().storage
-    if not isinstance(storage, RedisStorage):
-        return
-    try:
-        generation = int(storage.get_connection().incr(GENERATION_KEY))
-    except Exception:
-        logger.exception("rate-limit store unavailable; other processes see this change within the cache's max age")
-        return
-    with _lock:
-        _known_generation[0] = generation
-        _leases.clear()
+def generation_changed(*, generation: int | None, client=None) -> None:
+    """A `portal.core.generation` listener: leases read under an older generation are dropped, and a client
+    whose pause started or ended starts a fresh run of 429s."""
+    if generation is not None:
+        with _lock:
+            _known_generation[0] = generation
+            _leases.clear()
+    if client is not None:
+        client_streak_reset(client=client)
 
 
 def organization_budget_peek(*, organization) -> BudgetState:

@@ -6,18 +6,38 @@ from urllib.parse import unquote_plus
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.clients.api.serializers import OAuthErrorSerializer, TokenRequestSerializer, TokenResponseSerializer
 from portal.clients.selectors import client_credentials_verify
 from portal.clients.services import access_token_issue, client_token_lockout_record
-from portal.clients.token_throttle import token_failure_record, token_lockout_seconds, token_rate
 from portal.core.audit import Actor
+from portal.gateway.oauth_throttle import token_failure_record, token_lockout_seconds, token_rate
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    grant_type = serializers.ChoiceField(choices=["client_credentials"])
+    client_id = serializers.CharField(required=False, help_text="Unless sent with HTTP Basic authentication.")
+    client_secret = serializers.CharField(required=False, help_text="Unless sent with HTTP Basic authentication.")
+    scope = serializers.CharField(required=False, help_text="Ignored: a token carries the organization's scope.")
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=["Bearer"])
+    expires_in = serializers.IntegerField()
+
+
+class OAuthErrorSerializer(serializers.Serializer):
+    error = serializers.ChoiceField(
+        choices=["invalid_request", "invalid_client", "unsupported_grant_type", "unauthorized_client"]
+    )
+    error_description = serializers.CharField(required=False)
 
 
 class OAuthError(Exception):

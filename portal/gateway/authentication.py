@@ -1,6 +1,6 @@
 """Bearer-token authentication for /v1 (rule 1): one SHA-256, then the in-process caller cache or one query.
 
-A token found in the cache (portal/clients/gateway_cache.py) is *provisional* until the gateway's budget
+A token found in the cache (portal/gateway/cache.py) is *provisional* until the gateway's budget
 call confirms that nothing changed since it was read; the gateway reloads it otherwise."""
 
 from dataclasses import dataclass, field
@@ -9,11 +9,11 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
 from portal.clients.credentials import ACCESS_TOKEN_PREFIX, credential_hash, has_valid_checksum
-from portal.clients.gateway_cache import caller_cached, caller_forget
 from portal.clients.models import AccessToken, ApiClient
-from portal.clients.ratelimit import gateway_generation_current
-from portal.clients.token_lookup import access_token_by_hash
+from portal.core.generation import generation_current
 from portal.core.problems import Problem
+from portal.gateway.cache import caller_cached, caller_forget
+from portal.gateway.token_lookup import access_token_by_hash
 
 
 @dataclass
@@ -50,7 +50,7 @@ def token_check(token: AccessToken | None, now) -> None:
 
 def caller_load(token_hash: str, now) -> ApiCaller:
     """The caller from the database, with the generation read before the rows (rule 1 applied)."""
-    generation = gateway_generation_current()
+    generation = generation_current()
     token = access_token_by_hash(token_hash)
     token_check(token, now)
     return ApiCaller(client=token.client, token=token, token_hash=token_hash, generation=generation)

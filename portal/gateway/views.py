@@ -5,13 +5,13 @@
 3. DPA not accepted 403 dpa-not-accepted    4. over the organization's budget 429 rate-limited
    (10 consecutive 429s pause the client for 15 minutes)
 5. partner not authorized 403               6. capability missing 403 capability-not-granted
-Then, for POST/PATCH with an Idempotency-Key: replay / 422 / 409 (portal/clients/idempotency.py).
+Then, for POST/PATCH with an Idempotency-Key: replay / 422 / 409 (portal/gateway/idempotency.py).
 
-Rules 1-3 run on rows from the in-process cache when it has them (portal/clients/gateway_cache.py); the
+Rules 1-3 run on rows from the in-process cache when it has them (portal/gateway/cache.py); the
 budget call of rule 4 returns the gateway generation in the same Redis round trip, and if anything
 changed since those rows were read they are reloaded and rules 1-3 run again (the spent request is
 given back if they now refuse it). A steady caller thus costs no query, and while its organization's
-budget is far from used up most calls need no Redis round trip either (leases, portal/clients/ratelimit.py).
+budget is far from used up most calls need no Redis round trip either (leases, portal/gateway/ratelimit.py).
 """
 
 import math
@@ -20,12 +20,17 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework.views import APIView
 
-from portal.clients.authentication import ApiCaller, ApiTokenAuthentication, caller_load
-from portal.clients.gateway_cache import OrganizationGatewayState, caller_remember, organization_gateway_state
-from portal.clients.idempotency import (
+from portal.clients.models import ApiClient, ClientSecret
+from portal.clients.services import CONSECUTIVE_429S_BEFORE_PAUSE, client_pause_expire, client_pause_for_rate_limit
+from portal.clients.usage import usage_count
+from portal.core.problems import Problem
+from portal.core.times import rfc3339
+from portal.gateway.authentication import ApiCaller, ApiTokenAuthentication, caller_load
+from portal.gateway.cache import OrganizationGatewayState, caller_remember, organization_gateway_state
+from portal.gateway.idempotency import (
     HEADER as IDEMPOTENCY_HEADER,
 )
-from portal.clients.idempotency import (
+from portal.gateway.idempotency import (
     IDEMPOTENT_METHODS,
     IdempotentReplay,
     idempotency_begin,
@@ -33,18 +38,14 @@ from portal.clients.idempotency import (
     idempotency_release,
     parse_idempotency_key,
 )
-from portal.clients.models import ApiClient, ClientSecret
-from portal.clients.ratelimit import (
+from portal.gateway.ratelimit import (
     BudgetState,
     client_streak_reset,
     organization_budget_refund,
     organization_budget_take,
 )
-from portal.clients.services import CONSECUTIVE_429S_BEFORE_PAUSE, client_pause_expire, client_pause_for_rate_limit
-from portal.clients.usage import usage_count
-from portal.core.api.schema import GatewayAutoSchema
-from portal.core.problems import Problem
-from portal.core.times import rfc3339
+from portal.gateway.schema import GatewayAutoSchema
+from portal.organizations.access import OrganizationAccess
 
 _ANY_JSON = frozenset({"", "*/*", "application/json"})
 
@@ -196,6 +197,8 @@ class IntegrationAPIView(APIView):
     authentication_classes = [ApiTokenAuthentication]
     permission_classes: list = []
     required_capability: str | None = None
+    # True where get_required_capability is overridden: the schema then documents capability-not-granted.
+    may_require_capability = False
     partner_url_kwarg = "seller_id"
     schema = GatewayAutoSchema()
 
@@ -261,3 +264,8 @@ class IntegrationAPIView(APIView):
     @property
     def organization(self):
         return self.request.auth.organization
+
+    @property
+    def access(self) -> OrganizationAccess:
+        """The caller's standing, for the same `access_*` helpers the pages use (scoped to the partner)."""
+        return OrganizationAccess(organization=self.organization, role=None, is_support=False, partner=self.partner)

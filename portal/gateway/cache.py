@@ -3,10 +3,10 @@
 Two caches per process: token hash → the token with its secret, client and organization (the caller),
 and organization → its gateway state (DPA, authorized partners, capability flags). Both hold data
 read under a *gateway generation*: a counter in Redis that every change to those rows raises (signals
-below, and `gateway_changed()` from services that write with `.update()`). The budget check reads the
-generation in the same round trip as the INCR (portal/clients/ratelimit.py), so a cached entry is used
-only when nothing changed since it was read — a revoked token, a paused client or a withdrawn DPA is
-refused by every process on its next call, at no extra round trip.
+below, and `gateway_inputs_changed()` from services that write with `.update()`, portal/core/generation.py).
+The budget check reads the generation in the same round trip as the INCR (portal/gateway/ratelimit.py), so a
+cached entry is used only when nothing changed since it was read — a revoked token, a paused client or a
+withdrawn DPA is refused by every process on its next call, at no extra round trip.
 
 The generation is read *before* the rows are loaded, so an entry can never carry newer generation than
 its data. Without Redis (`make run`), or while Redis is down, callers are not cached (every call reads
@@ -22,11 +22,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from portal.clients.models import AccessToken, ApiClient, ClientSecret
-from portal.clients.ratelimit import gateway_generation_bump
+from portal.core.generation import gateway_inputs_changed
 from portal.organizations.models import (
     CapabilityGrant,
     DataProcessingAgreement,
@@ -132,37 +131,29 @@ def gateway_cache_clear() -> None:
         _states.clear()
 
 
-def gateway_changed() -> None:
-    """Something the gateway reads changed: every process must reload it.
-
-    Raised now (this transaction's own later calls, tests) and again after commit, so that a process
-    reloading between the two cannot keep pre-commit rows under the final generation."""
+def generation_changed(*, generation: int | None, client=None) -> None:
+    """A `portal.core.generation` listener: whatever this process cached may be stale now."""
     gateway_cache_clear()
-    gateway_generation_bump()
-
-    def after_commit():
-        gateway_cache_clear()
-        gateway_generation_bump()
-
-    transaction.on_commit(after_commit)
 
 
 def _on_change(sender, instance, created=False, **kwargs):
     # A new token, secret or client cannot be stale anywhere; everything else the gateway reads can.
     if created and sender in (AccessToken, ClientSecret, ApiClient):
         return
-    gateway_changed()
+    gateway_inputs_changed()
 
 
-for _model in (
-    AccessToken,
-    ClientSecret,
-    ApiClient,
-    IntegrationOrganization,
-    DataProcessingAgreement,
-    PartnerAuthorization,
-    CapabilityGrant,
-    Partner,
-):
-    post_save.connect(_on_change, sender=_model, dispatch_uid=f"gateway-cache-{_model.__name__}-save")
-    post_delete.connect(_on_change, sender=_model, dispatch_uid=f"gateway-cache-{_model.__name__}-delete")
+def signals_connect() -> None:
+    """Every save or delete of a row the gateway reads raises the generation (GatewayConfig.ready())."""
+    for model in (
+        AccessToken,
+        ClientSecret,
+        ApiClient,
+        IntegrationOrganization,
+        DataProcessingAgreement,
+        PartnerAuthorization,
+        CapabilityGrant,
+        Partner,
+    ):
+        post_save.connect(_on_change, sender=model, dispatch_uid=f"gateway-cache-{model.__name__}-save")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=f"gateway-cache-{model.__name__}-delete")
