@@ -12,12 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from portal.console.docs import DOC_PAGES, DOC_PAGES_BY_SLUG, doc_render
-from portal.console.filters import AuditEntryFilterSet, SupportAuditEntryFilterSet
+from portal.console.selectors import audit_list
 from portal.core.csvsafe import csv_rows
 from portal.core.htmx import render_page
 from portal.core.pagination import keyset_page
 from portal.core.problems import PROBLEM_TYPES, PROBLEMS_BY_SLUG
-from portal.core.selectors import audit_entries
 from portal.organizations.access import access_organization, require_support
 from portal.organizations.models import Membership
 from portal.organizations.selectors import organization_list_for_user
@@ -151,7 +150,7 @@ def _json(value) -> str:
 @require_GET
 def audit_page(request, organization_id):
     access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    filterset = AuditEntryFilterSet(request.GET, queryset=audit_entries(organization=access.organization))
+    filterset = audit_list(access=access, filters=request.GET)
     return _audit_page(
         request,
         filterset=filterset,
@@ -171,7 +170,7 @@ def audit_page(request, organization_id):
 @require_GET
 def audit_export(request, organization_id):
     access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    filterset = AuditEntryFilterSet(request.GET, queryset=audit_entries(organization=access.organization))
+    filterset = audit_list(access=access, filters=request.GET)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return _audit_csv(filterset, f"audit-{access.organization.slug}-{stamp}.csv")
 
@@ -180,7 +179,7 @@ def audit_export(request, organization_id):
 @require_GET
 def support_audit_page(request):
     require_support(request.user)
-    filterset = SupportAuditEntryFilterSet(request.GET, queryset=audit_entries(), request=request)
+    filterset = audit_list(access=None, filters=request.GET)
     return _audit_page(
         request,
         filterset=filterset,
@@ -193,5 +192,5 @@ def support_audit_page(request):
 @require_GET
 def support_audit_export(request):
     require_support(request.user)
-    filterset = SupportAuditEntryFilterSet(request.GET, queryset=audit_entries(), request=request)
+    filterset = audit_list(access=None, filters=request.GET)
     return _audit_csv(filterset, f"audit-all-{timezone.now():%Y%m%d-%H%M}.csv")
