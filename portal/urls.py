@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from portal.console import views as console_views
 from portal.core import views as core_views
 from portal.gateway.docs import OpenApiSchemaView
 from portal.organizations.views import organization_logo
@@ -15,21 +16,21 @@ v1 = [
 ]
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", console_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("operations/webhooks/", webhook_views.operations_page, name="webhook-operations"),
-    path("problems/", core_views.problem_list, name="problem-list"),
-    path("problems/<slug:slug>", core_views.problem_detail, name="problem-detail"),
+    path("problems/", console_views.problem_list, name="problem-list"),
+    path("problems/<slug:slug>", console_views.problem_detail, name="problem-detail"),
     path("docs/api/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("docs/api/redoc/", SpectacularRedocView.as_view(url_name="openapi"), name="api-redoc"),
-    path("docs/", core_views.docs_index, name="docs-index"),
-    path("docs/<slug:slug>/", core_views.docs_page, name="docs-page"),
+    path("docs/", console_views.docs_index, name="docs-index"),
+    path("docs/<slug:slug>/", console_views.docs_page, name="docs-page"),
     path("v1/", include(v1)),
     path("oauth/", include(("portal.gateway.urls", "oauth"))),
     path("accounts/", include(("portal.accounts.urls", "accounts"))),
-    path("organizations/", include(("portal.organizations.urls", "organizations"))),
+    path("organizations/", include(("portal.console.organization_urls", "organizations"))),
     path("organizations/<uuid:organization_id>/clients/", include(("portal.clients.urls", "clients"))),
     path("organizations/<uuid:organization_id>/webhooks/", include(("portal.webhooks.urls", "webhooks"))),
     path("organizations/<uuid:organization_id>/kyc/", include(("portal.kyc.urls", "kyc"))),

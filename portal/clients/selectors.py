@@ -77,3 +77,14 @@ def client_usage_24h(*, clients, now=None) -> dict:
             )
         series[client_pk] = points
     return series
+
+
+# Onboarding checklist (registered in ClientsConfig.ready()) --------------------------------------
+
+
+def client_exists_for(organization) -> bool:
+    return ApiClient.objects.filter(organization=organization).exists()
+
+
+def client_called_api(organization) -> bool:
+    return ApiClient.objects.filter(organization=organization, last_used_at__isnull=False).exists()

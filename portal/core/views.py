@@ -3,10 +3,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-
-from portal.core.problems import PROBLEM_TYPES, PROBLEMS_BY_SLUG
 
 
 @never_cache
@@ -87,68 +84,3 @@ def metrics(request):
         return response
     body, content_type = exposition.exposition()
     return HttpResponse(body, content_type=content_type)
-
-
-def home(request):
-    if not request.user.is_authenticated:
-        return redirect(settings.LOGIN_URL)
-    if request.user.is_support:
-        return redirect("organizations:list")
-    from portal.organizations.selectors import organization_list_for_user
-
-    organization = organization_list_for_user(user=request.user).first()
-    if organization is None:
-        return render(request, "core/no_organization.html")
-    return redirect("organizations:detail", organization_id=organization.pk)
-
-
-def problem_list(request):
-    return render(request, "core/problem_list.html", {"problems": PROBLEM_TYPES})
-
-
-def problem_detail(request, slug: str):
-    problem = PROBLEMS_BY_SLUG.get(slug)
-    if problem is None:
-        raise Http404
-    return render(request, "core/problem_detail.html", {"problem": problem, "problems": PROBLEM_TYPES})
-
-
-def _docs_nav():
-    from portal.core.docs import DOC_PAGES
-
-    return {"doc_pages": DOC_PAGES, "nav_section": "docs"}
-
-
-def docs_index(request):
-    return render(request, "core/docs_index.html", _docs_nav())
-
-
-def docs_page(request, slug: str):
-    from portal.core.docs import DOC_PAGES_BY_SLUG, doc_render
-
-    page = DOC_PAGES_BY_SLUG.get(slug)
-    if page is None:
-        raise Http404
-    if slug == "events":
-        return docs_events(request)
-    html, toc = doc_render(page)
-    return render(request, "core/docs_page.html", {**_docs_nav(), "page": page, "html": html, "toc": toc})
-
-
-def docs_events(request):
-    """The event catalog, rendered from portal/webhooks/events.py (the same catalog the API serves)."""
-    import json
-
-    from portal.core.docs import DOC_PAGES_BY_SLUG
-    from portal.webhooks.events import EVENT_TYPES, example_payload
-
-    events = [
-        {"event": event, "example": json.dumps(example_payload(event), indent=2, ensure_ascii=False)}
-        for event in EVENT_TYPES
-    ]
-    segments = sorted({event.segment for event in EVENT_TYPES})
-    return render(
-        request,
-        "core/docs_events.html",
-        {**_docs_nav(), "page": DOC_PAGES_BY_SLUG["events"], "events": events, "segments": segments},
-    )

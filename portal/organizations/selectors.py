@@ -96,3 +96,18 @@ def organization_pending_invitations(*, organization: IntegrationOrganization) -
         .select_related("invited_by")
         .order_by("-created_at")
     )
+
+
+# Onboarding checklist (registered in OrganizationsConfig.ready()) --------------------------------
+
+
+def organization_has_active_dpa(organization: IntegrationOrganization) -> bool:
+    return organization.dpas.filter(revoked_at__isnull=True).exists()
+
+
+def organization_has_partner_authorized(organization: IntegrationOrganization) -> bool:
+    return organization.partner_authorizations.filter(revoked_at__isnull=True).exists()
+
+
+def organization_has_capability_granted(organization: IntegrationOrganization) -> bool:
+    return organization.capability_grants.filter(revoked_at__isnull=True).exists()

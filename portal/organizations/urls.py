@@ -7,8 +7,6 @@ org = "<uuid:organization_id>/"
 urlpatterns = [
     path("", views.organization_list_view, name="list"),
     path("new/", views.organization_create, name="create"),
-    path("audit/", views.support_audit_page, name="audit_global"),
-    path("audit/export.csv", views.support_audit_export, name="audit_global_export"),
     path(org, views.organization_detail, name="detail"),
     path(org + "edit/", views.organization_edit, name="edit"),
     path(org + "suspend/", views.organization_suspend, name="suspend"),
@@ -34,6 +32,4 @@ urlpatterns = [
     path(org + "members/<uuid:membership_id>/remove/", views.membership_remove, name="membership_remove"),
     path(org + "invitations/<uuid:invitation_id>/resend/", views.invitation_resend, name="invitation_resend"),
     path(org + "invitations/<uuid:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
-    path(org + "audit/", views.audit_page, name="audit"),
-    path(org + "audit/export.csv", views.audit_export, name="audit_export"),
 ]

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -12,11 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.core.audit import Actor
-from portal.core.csvsafe import csv_rows
-from portal.core.filters import AuditEntryFilterSet, SupportAuditEntryFilterSet
 from portal.core.htmx import htmx_partial, render_page
 from portal.core.pagination import keyset_page
-from portal.core.selectors import audit_entries
 from portal.organizations import services
 from portal.organizations.access import (
     OrganizationAccess,
@@ -42,7 +39,6 @@ from portal.organizations.forms import (
     SuspensionForm,
 )
 from portal.organizations.models import IntegrationOrganization, Membership
-from portal.organizations.onboarding import onboarding_progress, onboarding_steps
 from portal.organizations.selectors import (
     organization_active_dpa,
     organization_capability_grants,
@@ -56,7 +52,6 @@ from portal.organizations.selectors import (
 )
 
 ORG_LIST_PAGE_SIZE = 25
-AUDIT_PAGE_SIZE = 50
 
 
 # Helpers ---------------------------------------------------------------------------------------
@@ -170,16 +165,10 @@ def organization_create(request):
 
 def _overview_context(access: OrganizationAccess, **extra) -> dict:
     organization = access.organization
-    steps = onboarding_steps(organization=organization)
-    done, total = onboarding_progress(steps)
     grants = organization_capability_grants(organization=organization)
     return _org_context(
         access,
         "overview",
-        steps=steps,
-        steps_done=done,
-        steps_total=total,
-        progress_percent=int(100 * done / total) if total else 0,
         dpa=organization_active_dpa(organization=organization),
         authorizations=[
             a for a in organization_partner_authorizations(organization=organization) if a.revoked_at is None
@@ -662,118 +651,6 @@ def invitation_revoke(request, organization_id, invitation_id):
         success=f"The invitation for {invitation.email} was revoked.",
         row_key=invitation.pk,
     )
-
-
-# Audit log ------------------------------------------------------------------------------------
-
-
-def _audit_page(request, *, filterset, template: str, context: dict):
-    qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    try:
-        page = keyset_page(
-            qs, cursor=request.GET.get("cursor"), limit=AUDIT_PAGE_SIZE, ordering=("-occurred_at", "-id")
-        )
-    except ValidationError as exc:
-        raise Http404 from exc
-    params = request.GET.copy()
-    params.pop("cursor", None)
-    return render_page(
-        request,
-        template,
-        {
-            **context,
-            "filterset": filterset,
-            "entries": page.items,
-            "next_cursor": page.next_cursor,
-            "query": params.urlencode(),
-            "is_first_page": not request.GET.get("cursor"),
-        },
-        partial="results",
-    )
-
-
-def _audit_csv(filterset, filename: str) -> StreamingHttpResponse:
-    if not filterset.is_valid():
-        raise Http404
-    header = [
-        "occurred_at",
-        "organization",
-        "actor",
-        "action",
-        "target_type",
-        "target_id",
-        "target",
-        "ip",
-        "before",
-        "after",
-    ]
-    rows = (
-        [
-            entry.occurred_at.isoformat(),
-            entry.organization.slug if entry.organization else "",
-            entry.actor_label,
-            entry.action,
-            entry.target_type,
-            entry.target_id,
-            entry.target_label,
-            entry.ip_address or "",
-            "" if entry.before is None else _json(entry.before),
-            "" if entry.after is None else _json(entry.after),
-        ]
-        for entry in filterset.qs.iterator(chunk_size=2000)
-    )
-    response = StreamingHttpResponse(csv_rows(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-@login_required
-@require_GET
-def audit_page(request, organization_id):
-    access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    filterset = AuditEntryFilterSet(request.GET, queryset=audit_entries(organization=access.organization))
-    return _audit_page(
-        request,
-        filterset=filterset,
-        template="organizations/organization_audit.html",
-        context={**_org_context(access, "audit"), "export_url": _org_url("organizations:audit_export", access)},
-    )
-
-
-@login_required
-@require_GET
-def audit_export(request, organization_id):
-    access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    filterset = AuditEntryFilterSet(request.GET, queryset=audit_entries(organization=access.organization))
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    return _audit_csv(filterset, f"audit-{access.organization.slug}-{stamp}.csv")
-
-
-@login_required
-@require_GET
-def support_audit_page(request):
-    require_support(request.user)
-    filterset = SupportAuditEntryFilterSet(request.GET, queryset=audit_entries(), request=request)
-    return _audit_page(
-        request,
-        filterset=filterset,
-        template="organizations/support_audit.html",
-        context={"nav_section": "audit", "export_url": reverse("organizations:audit_global_export")},
-    )
-
-
-@login_required
-@require_GET
-def support_audit_export(request):
-    require_support(request.user)
-    filterset = SupportAuditEntryFilterSet(request.GET, queryset=audit_entries(), request=request)
-    return _audit_csv(filterset, f"audit-all-{timezone.now():%Y%m%d-%H%M}.csv")
 
 
 # Logos ----------------------------------------------------------------------------------------

@@ -439,3 +439,14 @@ def webhook_operations(*, now=None, endpoint_limit: int = OPERATIONS_ENDPOINT_LI
         endpoints=rows,
         more_endpoints=max(len(busiest) - endpoint_limit, 0),
     )
+
+
+# Onboarding checklist (registered in WebhooksConfig.ready()) -------------------------------------
+
+
+def endpoint_exists_for(organization) -> bool:
+    return WebhookEndpoint.objects.filter(organization=organization).exists()
+
+
+def delivery_succeeded_for(organization) -> bool:
+    return WebhookDelivery.objects.filter(organization=organization, status=WebhookDelivery.Status.SUCCEEDED).exists()

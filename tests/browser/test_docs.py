@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from portal.core.docs import DOC_PAGES
+from portal.console.docs import DOC_PAGES
 
 
 def test_an_integrator_reads_the_guides(page, shot):

@@ -5,7 +5,7 @@ import re
 from django.core import mail
 from playwright.sync_api import expect
 
-from portal.organizations.management.commands.seed_demo import demo_dpa_pdf
+from portal.console.management.commands.seed_demo import demo_dpa_pdf
 from portal.organizations.models import IntegrationOrganization, Membership
 
 

@@ -36,7 +36,7 @@ def test_demo_token_calls_me(organization, client):
 
 
 def test_onboarding_steps_for_client_and_first_call_become_live(organization, client):
-    from portal.organizations.onboarding import onboarding_steps
+    from portal.console.onboarding import onboarding_steps
 
     def done():
         return {s.key: s.done for s in onboarding_steps(organization=organization)}

@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from portal.organizations.management.commands.seed_demo import demo_dpa_pdf
+from portal.console.management.commands.seed_demo import demo_dpa_pdf
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from portal.clients.services import client_create
+from portal.console.onboarding import onboarding_progress, onboarding_steps
 from portal.core.audit import Actor
-from portal.organizations.onboarding import onboarding_progress, onboarding_steps
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db

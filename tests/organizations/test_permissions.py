@@ -8,9 +8,9 @@ import pytest
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
+from portal.console import organization_urls as org_urls
 from portal.core.audit import Actor
 from portal.organizations import services
-from portal.organizations import urls as org_urls
 from portal.organizations.models import Membership
 from tests.factories import MembershipFactory
 from tests.organizations.conftest import HTMX

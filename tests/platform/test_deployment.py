@@ -37,6 +37,34 @@ def test_dockerfile_passes_hadolint():
     assert result.stdout == ""
 
 
+def _docker_ignored(relative: str, patterns: list[str]) -> bool:
+    """Docker's rule, enough for our patterns: a path is out when it or a parent matches the last matching line."""
+    import fnmatch
+
+    parts = relative.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pattern = pattern.lstrip("!").strip("/")
+        if any(fnmatch.fnmatch(c, pattern) or fnmatch.fnmatch(c, pattern.removeprefix("**/")) for c in candidates):
+            ignored = not negate
+    return ignored
+
+
+def test_the_image_gets_what_runs_and_not_tests_bench_or_scripts():
+    from portal.console.docs import DOC_PAGES
+
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    kept = ["manage.py", "gunicorn.conf.py", "pyproject.toml", "uv.lock", "portal/urls.py", "templates/_base.html"]
+    kept += ["static", "locale", *(f"docs/{page.slug}.md" for page in DOC_PAGES)]
+    assert [path for path in kept if _docker_ignored(path, patterns)] == []
+    dropped = ["tests/conftest.py", "bench/me_bench.py", "scripts/run_dev.py", ".ci/run", "control/celery.exchange"]
+    dropped += ["docs/decisions.md", "Makefile", "README.md", ".hypothesis/x", "var/media"]
+    assert [path for path in dropped if not _docker_ignored(path, patterns)] == []
+
+
 def _worker_env(var_dir: Path, broker_url: str | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}}
     env.pop("DATABASE_URL", None)  # the ping only needs `SELECT 1`: an empty SQLite file is enough

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.core.docs import DOC_PAGES, DOCS_DIR
+from portal.console.docs import DOC_PAGES, DOCS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,6 +71,6 @@ def test_event_catalog_page_is_rendered_from_the_catalog(client):
 
 
 def test_docs_events_md_is_generated_from_the_current_catalog():
-    from portal.core.docs import events_markdown
+    from portal.console.docs import events_markdown
 
     assert (DOCS_DIR / "events.md").read_text() == events_markdown(), "run `python manage.py docs_events`"

@@ -1,5 +1,6 @@
 """The guides in docs/*.md, rendered in the portal at /docs/ (the files are the single source)."""
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -9,6 +10,8 @@ import markdown
 from django.conf import settings
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+
+from portal.webhooks.events import EVENT_TYPES, example_payload
 
 DOCS_DIR = Path(settings.BASE_DIR) / "docs"
 
@@ -80,10 +83,6 @@ def doc_render(page: DocPage) -> tuple[SafeString, SafeString]:
 
 def events_markdown() -> str:
     """docs/events.md, generated from the catalog (`manage.py docs_events`; a test keeps the file current)."""
-    import json
-
-    from portal.webhooks.events import EVENT_TYPES, example_payload
-
     segments = ", ".join(f"`{segment}.*`" for segment in sorted({event.segment for event in EVENT_TYPES}))
     lines = [
         "# Webhook event catalog",

@@ -1,6 +1,7 @@
 from django import template
 
-from portal.organizations.tabs import org_tabs_for
+from portal.console.onboarding import onboarding_checklist as checklist_for
+from portal.console.tabs import org_tabs_for
 
 register = template.Library()
 
@@ -8,6 +9,12 @@ register = template.Library()
 @register.simple_tag
 def org_tabs(organization, access=None):
     return org_tabs_for(organization, access)
+
+
+@register.simple_tag
+def onboarding_checklist(organization) -> dict:
+    """The overview's checklist: {"steps", "done", "total", "percent"} (steps registered by each app)."""
+    return checklist_for(organization=organization)
 
 
 @register.filter

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from portal.core.docs import DOCS_DIR, events_markdown
+from portal.console.docs import DOCS_DIR, events_markdown
 
 
 class Command(BaseCommand):

@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 
 from portal.core.models import AuditEntry
+from portal.organizations.models import IntegrationOrganization
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -17,8 +18,6 @@ def _target_type_choices():
 
 
 def _organizations(request):
-    from portal.organizations.models import IntegrationOrganization
-
     return IntegrationOrganization.objects.order_by("name")
 
 
