@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from portal.core.times import rfc3339
 from portal.kyc.models import Buyer, ComplianceStatus, KycDocument, SelfServiceInvitation, ViesResult
-from portal.kyc.rules import REQUIRED_DOCUMENTS
+from portal.kyc.policy import REQUIRED_DOCUMENTS
 
 
 def buyer_list(*, organization, partner=None) -> QuerySet[Buyer]:

@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import logging
-import random
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -27,8 +26,18 @@ from portal.kyc.file_types import (
     verify_content,
 )
 from portal.kyc.models import Buyer, DocumentType, KycDocument, KycLevel, SelfServiceInvitation, ViesResult
+from portal.kyc.policy import (
+    KYC_LEVEL_RANK,
+    MAX_DOCUMENT_BYTES,
+    REQUIRED_DOCUMENTS,
+    kyc_level_capability,
+    max_documents_per_invitation,
+    vies_backoff,
+    vies_give_up_attempts,
+    vies_lease,
+    vies_max_attempts,
+)
 from portal.kyc.representations import buyer_data, document_data, invitation_data
-from portal.kyc.rules import KYC_LEVEL_RANK, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS, max_documents_per_invitation
 from portal.kyc.selectors import buyer_rollup, compliance_status_for
 from portal.kyc.vies import vies_check_vat
 from portal.organizations.selectors import organization_capabilities
@@ -119,8 +128,8 @@ def buyer_upsert(
         raise ValidationError({"kycLevel": [f"Must be one of {', '.join(KycLevel.values)}."]})
     try:
         with transaction.atomic():
-            if level == KycLevel.B:
-                _require_capability(organization, "kycLevelB")
+            if capability := kyc_level_capability(level):
+                _require_capability(organization, capability)
             now = timezone.now()
             buyer = Buyer(
                 organization=organization,
@@ -193,7 +202,8 @@ def buyer_update(*, actor: Actor, buyer: Buyer, changes: dict) -> Buyer:
                     currentLevel=buyer.kyc_level,
                     requestedLevel=new_level,
                 )
-            _require_capability(buyer.organization, "kycLevelB")
+            if capability := kyc_level_capability(new_level):
+                _require_capability(buyer.organization, capability)
             updates["kyc_level"] = new_level
             level_upgraded = True
         if not updates:
@@ -240,17 +250,10 @@ def buyer_update(*, actor: Actor, buyer: Buyer, changes: dict) -> Buyer:
 # VIES -----------------------------------------------------------------------------------------------------
 
 
-def _vies_backoff(attempts: int) -> timedelta:
-    base = settings.VIES_RETRY_BASE_SECONDS
-    cap = settings.VIES_RETRY_MAX_SECONDS
-    delay = min(cap, base * (2 ** max(attempts - 1, 0)))
-    return timedelta(seconds=delay * random.uniform(0.9, 1.1))
-
-
 def buyer_vies_check(*, buyer_id) -> str | None:
     """Run one due VIES check for the buyer; returns the buyer's viesResult afterwards (None if nothing due)."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.VIES_LEASE_SECONDS)
+    lease = vies_lease()
     with transaction.atomic():
         buyer = Buyer.objects.select_for_update().filter(pk=buyer_id).first()
         if buyer is None or buyer.vies_next_check_at is None or buyer.vies_next_check_at > now:
@@ -272,8 +275,8 @@ def buyer_vies_check(*, buyer_id) -> str | None:
 def buyer_vies_apply(
     *, buyer_id, vat_number: str, verdict: str | None, error: str = "", request_identifier: str = ""
 ) -> str | None:
-    max_attempts = settings.VIES_MAX_ATTEMPTS
-    give_up_after = settings.VIES_GIVE_UP_ATTEMPTS
+    max_attempts = vies_max_attempts()
+    give_up_after = vies_give_up_attempts()
     with transaction.atomic():
         buyer = Buyer.objects.select_for_update().select_related("organization", "partner").filter(pk=buyer_id).first()
         if buyer is None:
@@ -292,7 +295,7 @@ def buyer_vies_apply(
             buyer.vies_request_identifier = request_identifier[:100]
         else:
             buyer.vies_next_check_at = (
-                None if buyer.vies_attempts >= give_up_after else now + _vies_backoff(buyer.vies_attempts)
+                None if buyer.vies_attempts >= give_up_after else now + vies_backoff(buyer.vies_attempts)
             )
             if buyer.vies_result == ViesResult.PENDING and buyer.vies_attempts >= max_attempts:
                 buyer.vies_result = ViesResult.UNKNOWN

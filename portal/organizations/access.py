@@ -6,8 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from portal.organizations.models import IntegrationOrganization, Membership, Partner
-
-ROLE_RANK = {Membership.Role.VIEWER: 1, Membership.Role.OPERATOR: 2, Membership.Role.ADMIN: 3}
+from portal.organizations.policy import ROLE_RANK
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from portal.organizations.forms import (
     SuspensionForm,
 )
 from portal.organizations.models import IntegrationOrganization, Membership
+from portal.organizations.policy import membership_is_last_admin
 from portal.organizations.selectors import (
     organization_active_dpa,
     organization_capability_grants,
@@ -534,7 +535,7 @@ def _members_context(access: OrganizationAccess, *, invite_form=None, row_errors
         access,
         "members",
         members=members,
-        admin_count=admin_count,
+        last_admin_ids={m.pk for m in members if membership_is_last_admin(membership=m, admin_count=admin_count)},
         invitations=list(organization_pending_invitations(organization=organization)) if access.is_admin else [],
         invite_form=invite_form,
         role_choices=Membership.Role.choices,

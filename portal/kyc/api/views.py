@@ -22,6 +22,7 @@ from portal.kyc.api.serializers import (
 )
 from portal.kyc.filters import BuyerFilter
 from portal.kyc.models import KycDocument
+from portal.kyc.policy import MAX_DOCUMENT_BYTES, kyc_level_capability, upload_request_too_large
 from portal.kyc.representations import (
     BuyerRepresentation,
     DocumentRepresentation,
@@ -31,7 +32,6 @@ from portal.kyc.representations import (
     document_data,
     invitation_data,
 )
-from portal.kyc.rules import MAX_DOCUMENT_BYTES, upload_request_too_large
 from portal.kyc.selectors import buyer_list, buyer_rollup, document_list, invitation_list
 
 PAGING = [
@@ -90,12 +90,8 @@ class BuyerCapabilityMixin:
     may_require_capability = True  # the schema documents capability-not-granted
 
     def get_required_capability(self, request):
-        if (
-            request.method in ("POST", "PATCH")
-            and isinstance(request.data, dict)
-            and request.data.get("kycLevel") == "B"
-        ):
-            return "kycLevelB"
+        if request.method in ("POST", "PATCH") and isinstance(request.data, dict):
+            return kyc_level_capability(request.data.get("kycLevel")) or self.required_capability
         return self.required_capability
 
 
