@@ -89,7 +89,7 @@ def access_membership(*, access: OrganizationAccess, membership_id):
     return _scoped(Membership, access=access, pk=membership_id, related=("user",))
 
 
-def access_invitation(*, access: OrganizationAccess, invitation_id):
+def access_member_invitation(*, access: OrganizationAccess, invitation_id):
     from portal.organizations.models import MemberInvitation
 
     return _scoped(MemberInvitation, access=access, pk=invitation_id)

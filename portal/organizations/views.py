@@ -19,7 +19,7 @@ from portal.organizations.access import (
     OrganizationAccess,
     access_capability_grant,
     access_dpa,
-    access_invitation,
+    access_member_invitation,
     access_membership,
     access_organization,
     access_partner_authorization,
@@ -629,7 +629,7 @@ def membership_remove(request, organization_id, membership_id):
 @require_POST
 def invitation_resend(request, organization_id, invitation_id):
     access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    invitation = access_invitation(access=access, invitation_id=invitation_id)
+    invitation = access_member_invitation(access=access, invitation_id=invitation_id)
     return _members_action(
         request,
         access,
@@ -644,7 +644,7 @@ def invitation_resend(request, organization_id, invitation_id):
 @require_POST
 def invitation_revoke(request, organization_id, invitation_id):
     access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    invitation = access_invitation(access=access, invitation_id=invitation_id)
+    invitation = access_member_invitation(access=access, invitation_id=invitation_id)
     return _members_action(
         request,
         access,

@@ -11,7 +11,7 @@ from portal.core.pagination import keyset_page, parse_limit
 from portal.core.problems import Problem
 from portal.gateway.views import IntegrationAPIView
 from portal.kyc import services
-from portal.kyc.access import api_buyer, api_document, api_invitation
+from portal.kyc.access import access_buyer, access_kyc_document, access_self_service_invitation
 from portal.kyc.api.serializers import (
     BuyerPatchInput,
     BuyerUpsertInput,
@@ -167,7 +167,7 @@ class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
 
     @extend_schema(operation_id="buyers_retrieve", tags=["Buyers"], responses={200: BuyerRepresentation})
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return Response(buyer_data(buyer))
 
     @extend_schema(
@@ -179,7 +179,7 @@ class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
         "(needs `kycLevelB`). B→A answers 409 kyc-downgrade-not-allowed.",
     )
     def patch(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         data = BuyerPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         buyer = services.buyer_update(actor=Actor.from_request(request), buyer=buyer, changes=data.changes())
@@ -195,7 +195,7 @@ class BuyerComplianceView(IntegrationAPIView):
         "status and a `version` that increases by one on every change of the buyer.",
     )
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return Response(buyer_rollup(buyer=buyer).as_dict())
 
 
@@ -209,7 +209,7 @@ class DocumentCollectionView(IntegrationAPIView):
         responses={200: DocumentList},
     )
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return _page(request, document_list(buyer=buyer), document_data)
 
     @extend_schema(
@@ -226,7 +226,7 @@ class DocumentCollectionView(IntegrationAPIView):
         "15 MiB. Append-only: a correction is a new upload of the same type.",
     )
     def post(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         if upload_request_too_large(request):
             raise Problem(
                 "payload-too-large",
@@ -260,8 +260,8 @@ class DocumentDetailView(IntegrationAPIView):
         operation_id="kyc_documents_retrieve", tags=["KYC documents"], responses={200: DocumentRepresentation}
     )
     def get(self, request, seller_id, buyer_id, document_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        return Response(document_data(api_document(buyer=buyer, document_id=document_id)))
+        document = access_kyc_document(access=self.access, buyer_id=buyer_id, document_id=document_id)
+        return Response(document_data(document))
 
     @extend_schema(
         operation_id="kyc_documents_archive",
@@ -271,8 +271,7 @@ class DocumentDetailView(IntegrationAPIView):
         description='Only `{"status": "ARCHIVED"}` is accepted; any other change is 409 document-immutable.',
     )
     def patch(self, request, seller_id, buyer_id, document_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        document = api_document(buyer=buyer, document_id=document_id)
+        document = access_kyc_document(access=self.access, buyer_id=buyer_id, document_id=document_id)
         changes = dict(request.data) if hasattr(request.data, "keys") else {"": request.data}
         document = services.document_update(actor=Actor.from_request(request), document=document, changes=changes)
         return Response(document_data(document))
@@ -289,7 +288,7 @@ class InvitationCollectionView(IntegrationAPIView):
         responses={200: InvitationList},
     )
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return _page(request, invitation_list(buyer=buyer), invitation_data)
 
     @extend_schema(
@@ -301,7 +300,7 @@ class InvitationCollectionView(IntegrationAPIView):
         "buyer's). Earlier active invitations of the buyer are revoked.",
     )
     def post(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         data = InvitationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -329,8 +328,7 @@ class InvitationResendView(IntegrationAPIView):
         "expired or completed.",
     )
     def post(self, request, seller_id, buyer_id, invitation_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        invitation = api_invitation(buyer=buyer, invitation_id=invitation_id)
+        invitation = access_self_service_invitation(access=self.access, buyer_id=buyer_id, invitation_id=invitation_id)
         invitation, _token = services.invitation_resend(actor=Actor.from_request(request), invitation=invitation)
         invitation.refresh_from_db()
         return Response(invitation_data(invitation))
@@ -346,7 +344,6 @@ class InvitationRevokeView(IntegrationAPIView):
         responses={200: InvitationRepresentation, **problem_responses("invitation-not-active")},
     )
     def post(self, request, seller_id, buyer_id, invitation_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        invitation = api_invitation(buyer=buyer, invitation_id=invitation_id)
+        invitation = access_self_service_invitation(access=self.access, buyer_id=buyer_id, invitation_id=invitation_id)
         invitation = services.invitation_revoke(actor=Actor.from_request(request), invitation=invitation)
         return Response(invitation_data(invitation))
