@@ -1,5 +1,7 @@
 """Buyer pages: list per partner with compliance badges, detail with rollup, documents, invitations, VIES."""
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -17,7 +19,6 @@ from portal.core.problems import Problem
 from portal.kyc import services
 from portal.kyc.access import access_buyer, access_kyc_document, access_self_service_invitation
 from portal.kyc.file_types import download_filename
-from portal.kyc.filters import BuyerFilter
 from portal.kyc.forms import BuyerCreateForm, InvitationForm
 from portal.kyc.models import DocumentType, ViesResult
 from portal.kyc.selectors import buyer_list as select_buyers
@@ -46,17 +47,15 @@ def buyer_list(request, organization_id):
     access = access_organization(user=request.user, organization_id=organization_id)
     organization = access.organization
     partners = list(organization_partners(organization=organization))
-    queryset = select_buyers(organization=organization)
     partner_id = request.GET.get("partner") or ""
     selected_partner = next((p for p in partners if str(p.pk) == partner_id), None)
-    if selected_partner is not None:
-        queryset = queryset.filter(partner=selected_partner)
-    filterset = BuyerFilter(request.GET, queryset=queryset)
+    filterset = select_buyers(access=replace(access, partner=selected_partner), filters=request.GET)
+    none = filterset.queryset.none()
     error = None
     try:
-        page = keyset_page(filterset.qs if filterset.is_valid() else queryset.none(), cursor=request.GET.get("cursor"))
+        page = keyset_page(filterset.qs if filterset.is_valid() else none, cursor=request.GET.get("cursor"))
     except ValidationError:
-        page = keyset_page(queryset.none(), cursor=None)
+        page = keyset_page(none, cursor=None)
         error = "The page link is no longer valid; showing the first page."
     params = request.GET.copy()
     params.pop("cursor", None)

@@ -20,7 +20,6 @@ from portal.kyc.api.serializers import (
     InvitationCreateInput,
     list_envelope,
 )
-from portal.kyc.filters import BuyerFilter
 from portal.kyc.models import KycDocument
 from portal.kyc.policy import MAX_DOCUMENT_BYTES, kyc_level_capability, upload_request_too_large
 from portal.kyc.representations import (
@@ -122,9 +121,7 @@ class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
         responses={200: BuyerList, **problem_responses("validation-error")},
     )
     def get(self, request, seller_id):
-        filterset = BuyerFilter(
-            request.query_params, queryset=buyer_list(organization=self.organization, partner=self.partner)
-        )
+        filterset = buyer_list(access=self.access, filters=request.query_params)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         return _page(request, filterset.qs, buyer_data)
