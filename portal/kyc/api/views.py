@@ -1,5 +1,6 @@
 """/v1 buyers, compliance, KYC documents and self-service invitations: thin views over the KYC services."""
 
+import django_filters
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,6 +21,7 @@ from portal.kyc.api.serializers import (
     InvitationCreateInput,
     list_envelope,
 )
+from portal.kyc.filters import BuyerFilter
 from portal.kyc.models import KycDocument
 from portal.kyc.policy import MAX_DOCUMENT_BYTES, kyc_level_capability, upload_request_too_large
 from portal.kyc.representations import (
@@ -33,10 +35,6 @@ from portal.kyc.representations import (
 )
 from portal.kyc.selectors import buyer_list, buyer_rollup, document_list, invitation_list
 
-PAGING = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `nextCursor`."),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 200, default 50."),
-]
 SELLER = request_path("seller_id")
 BUYER = request_path("buyer_id")
 
@@ -69,6 +67,23 @@ def _invitation_links(invitation_id: str):
         buyer_id=BUYER,
         invitation_id=invitation_id,
     )
+
+
+PAGING = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `nextCursor`."),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 200, default 50."),
+]
+
+
+def filterset_parameters(filterset_class) -> list[OpenApiParameter]:
+    """The query parameters of a list, read from its FilterSet: a ChoiceFilter is an enum of its choices."""
+    parameters = []
+    for name, f in filterset_class.base_filters.items():
+        enum = (
+            [v for v, _label in f.extra["choices"] if v != ""] if isinstance(f, django_filters.ChoiceFilter) else None
+        )
+        parameters.append(OpenApiParameter(name, OpenApiTypes.STR, enum=enum, description=f.extra.get("help_text", "")))
+    return parameters
 
 
 BuyerList = list_envelope(BuyerRepresentation, "BuyerList")
@@ -108,15 +123,7 @@ class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
         tags=["Buyers"],
         parameters=[
             *PAGING,
-            OpenApiParameter("q", OpenApiTypes.STR, description="Search name, VAT number or e-mail."),
-            OpenApiParameter("kycLevel", OpenApiTypes.STR, enum=["A", "B"]),
-            OpenApiParameter("viesResult", OpenApiTypes.STR, enum=["PENDING", "VALID", "INVALID", "UNKNOWN"]),
-            OpenApiParameter(
-                "complianceStatus",
-                OpenApiTypes.STR,
-                enum=["COMPLIANT", "INCOMPLETE", "PENDING_VERIFICATION", "NON_COMPLIANT"],
-            ),
-            OpenApiParameter("vatNumber", OpenApiTypes.STR),
+            *filterset_parameters(BuyerFilter),
         ],
         responses={200: BuyerList, **problem_responses("validation-error")},
     )
