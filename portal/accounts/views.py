@@ -26,6 +26,7 @@ from portal.accounts.selectors import totp_device_confirmed, totp_device_pending
 from portal.core.audit import Actor, client_ip
 from portal.core.htmx import htmx_partial, render_page
 from portal.organizations import services as org_services
+from portal.organizations.policy import invitation_is_active
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def invitation_accept(request, token: str):
     invitation = org_services.invitation_by_token(token=token)
     if invitation is None:
         raise Http404
-    if not org_services.invitation_is_active(invitation):
+    if not invitation_is_active(invitation):
         context = {"invitation": invitation, "organization": invitation.organization}
         return render(request, "accounts/invitation_invalid.html", context, status=410)
     request.session[INVITATION_SESSION_TOKEN] = token
@@ -242,7 +243,7 @@ def invitation_join(request):
         request.session.pop(INVITATION_SESSION_TOKEN, None)
         return render(request, "accounts/invitation_missing.html", status=404)
     context = {"invitation": invitation, "organization": invitation.organization}
-    if not org_services.invitation_is_active(invitation):
+    if not invitation_is_active(invitation):
         request.session.pop(INVITATION_SESSION_TOKEN, None)
         return render(request, "accounts/invitation_invalid.html", context, status=410)
     user = request.user if request.user.is_authenticated else None

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
-from portal.kyc.rules import REQUIRED_DOCUMENTS
+from portal.kyc.policy import REQUIRED_DOCUMENTS
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_BRAND_COLOR = "#1f4fd1"

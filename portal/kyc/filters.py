@@ -7,7 +7,7 @@ from portal.kyc.models import Buyer, ComplianceStatus, KycLevel, ViesResult
 
 
 class BuyerFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    q = django_filters.CharFilter(method="filter_q", label="Search", help_text="Search name, VAT number or e-mail.")
     kycLevel = django_filters.ChoiceFilter(
         field_name="kyc_level", choices=KycLevel.choices, label="KYC level", empty_label="Any"
     )

@@ -12,13 +12,13 @@ from portal.core.problems import Problem
 from portal.kyc import services
 from portal.kyc.emails import brand_color, brand_logo_url
 from portal.kyc.models import DocumentType, KycDocument, SelfServiceInvitation
-from portal.kyc.ratelimit import public_link_allowed, public_link_miss
-from portal.kyc.rules import (
+from portal.kyc.policy import (
     MAX_DOCUMENT_BYTES,
     REQUIRED_DOCUMENTS,
     max_documents_per_invitation,
     upload_request_too_large,
 )
+from portal.kyc.ratelimit import public_link_allowed, public_link_miss
 from portal.kyc.selectors import buyer_rollup
 
 TEMPLATE = "kyc/public_upload.html"

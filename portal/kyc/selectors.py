@@ -6,15 +6,18 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from portal.core.times import rfc3339
+from portal.kyc.filters import BuyerFilter
 from portal.kyc.models import Buyer, ComplianceStatus, KycDocument, SelfServiceInvitation, ViesResult
-from portal.kyc.rules import REQUIRED_DOCUMENTS
+from portal.kyc.policy import REQUIRED_DOCUMENTS
+from portal.organizations.access import OrganizationAccess
 
 
-def buyer_list(*, organization, partner=None) -> QuerySet[Buyer]:
-    qs = Buyer.objects.filter(organization=organization).select_related("partner")
-    if partner is not None:
-        qs = qs.filter(partner=partner)
-    return qs
+def buyer_list(*, access: OrganizationAccess, filters=None) -> BuyerFilter:
+    """The buyers of the accessed organization (and partner, when set), filtered by `filters` (query params)."""
+    queryset = Buyer.objects.filter(organization=access.organization).select_related("partner")
+    if access.partner is not None:
+        queryset = queryset.filter(partner=access.partner)
+    return BuyerFilter(filters, queryset=queryset)
 
 
 def document_current_by_type(*, buyer: Buyer) -> dict[str, KycDocument]:

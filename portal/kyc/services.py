@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import logging
-import random
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -27,8 +26,18 @@ from portal.kyc.file_types import (
     verify_content,
 )
 from portal.kyc.models import Buyer, DocumentType, KycDocument, KycLevel, SelfServiceInvitation, ViesResult
+from portal.kyc.policy import (
+    KYC_LEVEL_RANK,
+    MAX_DOCUMENT_BYTES,
+    REQUIRED_DOCUMENTS,
+    kyc_level_capability,
+    max_documents_per_invitation,
+    vies_backoff,
+    vies_give_up_attempts,
+    vies_lease,
+    vies_max_attempts,
+)
 from portal.kyc.representations import buyer_data, document_data, invitation_data
-from portal.kyc.rules import KYC_LEVEL_RANK, MAX_DOCUMENT_BYTES, REQUIRED_DOCUMENTS, max_documents_per_invitation
 from portal.kyc.selectors import buyer_rollup, compliance_status_for
 from portal.kyc.vies import vies_check_vat
 from portal.organizations.selectors import organization_capabilities
@@ -119,8 +128,8 @@ def buyer_upsert(
         raise ValidationError({"kycLevel": [f"Must be one of {', '.join(KycLevel.values)}."]})
     try:
         with transaction.atomic():
-            if level == KycLevel.B:
-                _require_capability(organization, "kycLevelB")
+            if capability := kyc_level_capability(level):
+                _require_capability(organization, capability)
             now = timezone.now()
             buyer = Buyer(
                 organization=organization,
@@ -154,103 +163,109 @@ def buyer_rollup_status_new(buyer: Buyer) -> str:
     return compliance_status_for(vies_result=buyer.vies_result, missing=list(REQUIRED_DOCUMENTS[buyer.kyc_level]))
 
 
+# The unique constraint of kyc/models.py: another buyer of this seller has the VAT number.
+BUYER_VAT_CONSTRAINT = "buyer_unique_seller_vat"
+
+
 def buyer_update(*, actor: Actor, buyer: Buyer, changes: dict) -> Buyer:
-    """Apply edits (name, email, kyc_level, vat_number); A→B needs kycLevelB, B→A is refused."""
+    """Apply edits (name, email, kyc_level, vat_number); A→B needs kycLevelB, B→A is refused.
+
+    A VAT number is unique per seller by the database's constraint, so two concurrent edits to the same
+    number answer a validation error, never a 500."""
+    try:
+        with transaction.atomic():
+            return _buyer_update_locked(actor=actor, buyer=buyer, changes=changes)
+    except IntegrityError as exc:
+        if BUYER_VAT_CONSTRAINT not in str(exc):
+            raise
+        raise ValidationError({"vatNumber": ["Another buyer of this seller has this VAT number."]}) from exc
+
+
+def _buyer_update_locked(*, actor: Actor, buyer: Buyer, changes: dict) -> Buyer:
     allowed = {"name", "email", "kyc_level", "vat_number"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError({sorted(unknown)[0]: ["This field cannot be changed."]})
-    with transaction.atomic():
-        buyer = _lock_buyer(buyer.pk)
-        before = _snapshot(buyer)
-        updates: dict = {}
-        if "name" in changes:
-            name = (changes["name"] or "").strip()
-            if not name:
-                raise ValidationError({"name": ["This field may not be blank."]})
-            if name != buyer.name:
-                updates["name"] = name
-        if "email" in changes and (changes["email"] or "") != buyer.email:
-            updates["email"] = changes["email"] or ""
-        if "vat_number" in changes:
-            vat, country = vat_normalize(changes["vat_number"])
-            if vat != buyer.vat_number:
-                if Buyer.objects.filter(
-                    organization=buyer.organization, partner=buyer.partner, vat_number=vat
-                ).exists():
-                    raise ValidationError({"vatNumber": ["Another buyer of this seller has this VAT number."]})
-                updates["vat_number"] = vat
-                updates["country_code"] = country
-        level_upgraded = False
-        if "kyc_level" in changes and changes["kyc_level"] != buyer.kyc_level:
-            new_level = changes["kyc_level"]
-            if new_level not in KycLevel.values:
-                raise ValidationError({"kycLevel": [f"Must be one of {', '.join(KycLevel.values)}."]})
-            if KYC_LEVEL_RANK[new_level] < KYC_LEVEL_RANK[buyer.kyc_level]:
-                raise Problem(
-                    "kyc-downgrade-not-allowed",
-                    f"The buyer is at KYC level {buyer.kyc_level}; it cannot be downgraded to {new_level}.",
-                    currentLevel=buyer.kyc_level,
-                    requestedLevel=new_level,
-                )
-            _require_capability(buyer.organization, "kycLevelB")
-            updates["kyc_level"] = new_level
-            level_upgraded = True
-        if not updates:
-            return buyer
-        for key, value in updates.items():
-            setattr(buyer, key, value)
-        vat_changed = "vat_number" in updates
-        if vat_changed:
-            buyer.vies_result = ViesResult.PENDING
-            buyer.vies_attempts = 0
-            buyer.vies_checked_at = None
-            buyer.vies_last_error = ""
-            buyer.vies_request_identifier = ""
-            buyer.vies_next_check_at = timezone.now()
-        _buyer_changed(buyer, rollup_changed=vat_changed or level_upgraded)
+    buyer = _lock_buyer(buyer.pk)
+    before = _snapshot(buyer)
+    updates: dict = {}
+    if "name" in changes:
+        name = (changes["name"] or "").strip()
+        if not name:
+            raise ValidationError({"name": ["This field may not be blank."]})
+        if name != buyer.name:
+            updates["name"] = name
+    if "email" in changes and (changes["email"] or "") != buyer.email:
+        updates["email"] = changes["email"] or ""
+    if "vat_number" in changes:
+        vat, country = vat_normalize(changes["vat_number"])
+        if vat != buyer.vat_number:
+            updates["vat_number"] = vat
+            updates["country_code"] = country
+    level_upgraded = False
+    if "kyc_level" in changes and changes["kyc_level"] != buyer.kyc_level:
+        new_level = changes["kyc_level"]
+        if new_level not in KycLevel.values:
+            raise ValidationError({"kycLevel": [f"Must be one of {', '.join(KycLevel.values)}."]})
+        if KYC_LEVEL_RANK[new_level] < KYC_LEVEL_RANK[buyer.kyc_level]:
+            raise Problem(
+                "kyc-downgrade-not-allowed",
+                f"The buyer is at KYC level {buyer.kyc_level}; it cannot be downgraded to {new_level}.",
+                currentLevel=buyer.kyc_level,
+                requestedLevel=new_level,
+            )
+        if capability := kyc_level_capability(new_level):
+            _require_capability(buyer.organization, capability)
+        updates["kyc_level"] = new_level
+        level_upgraded = True
+    if not updates:
+        return buyer
+    for key, value in updates.items():
+        setattr(buyer, key, value)
+    vat_changed = "vat_number" in updates
+    if vat_changed:
+        buyer.vies_result = ViesResult.PENDING
+        buyer.vies_attempts = 0
+        buyer.vies_checked_at = None
+        buyer.vies_last_error = ""
+        buyer.vies_request_identifier = ""
+        buyer.vies_next_check_at = timezone.now()
+    _buyer_changed(buyer, rollup_changed=vat_changed or level_upgraded)
+    audit_record(
+        actor=actor,
+        action="kyc.buyer.updated",
+        target=buyer,
+        organization=buyer.organization,
+        before=before,
+        after=_snapshot(buyer),
+    )
+    if level_upgraded:
         audit_record(
             actor=actor,
-            action="kyc.buyer.updated",
+            action="kyc.level.upgraded",
             target=buyer,
             organization=buyer.organization,
-            before=before,
-            after=_snapshot(buyer),
+            before={"kyc_level": before["kyc_level"]},
+            after={"kyc_level": buyer.kyc_level},
         )
-        if level_upgraded:
-            audit_record(
-                actor=actor,
-                action="kyc.level.upgraded",
-                target=buyer,
-                organization=buyer.organization,
-                before={"kyc_level": before["kyc_level"]},
-                after={"kyc_level": buyer.kyc_level},
-            )
-            event_emit(
-                organization=buyer.organization,
-                partner=buyer.partner,
-                event_type="kyc.level.upgraded",
-                data={**buyer_data(buyer), "previousKycLevel": before["kyc_level"]},
-            )
-        if vat_changed:
-            _schedule_vies(buyer)
+        event_emit(
+            organization=buyer.organization,
+            partner=buyer.partner,
+            event_type="kyc.level.upgraded",
+            data={**buyer_data(buyer), "previousKycLevel": before["kyc_level"]},
+        )
+    if vat_changed:
+        _schedule_vies(buyer)
     return buyer
 
 
 # VIES -----------------------------------------------------------------------------------------------------
 
 
-def _vies_backoff(attempts: int) -> timedelta:
-    base = settings.VIES_RETRY_BASE_SECONDS
-    cap = settings.VIES_RETRY_MAX_SECONDS
-    delay = min(cap, base * (2 ** max(attempts - 1, 0)))
-    return timedelta(seconds=delay * random.uniform(0.9, 1.1))
-
-
 def buyer_vies_check(*, buyer_id) -> str | None:
     """Run one due VIES check for the buyer; returns the buyer's viesResult afterwards (None if nothing due)."""
     now = timezone.now()
-    lease = timedelta(seconds=settings.VIES_LEASE_SECONDS)
+    lease = vies_lease()
     with transaction.atomic():
         buyer = Buyer.objects.select_for_update().filter(pk=buyer_id).first()
         if buyer is None or buyer.vies_next_check_at is None or buyer.vies_next_check_at > now:
@@ -272,8 +287,8 @@ def buyer_vies_check(*, buyer_id) -> str | None:
 def buyer_vies_apply(
     *, buyer_id, vat_number: str, verdict: str | None, error: str = "", request_identifier: str = ""
 ) -> str | None:
-    max_attempts = settings.VIES_MAX_ATTEMPTS
-    give_up_after = settings.VIES_GIVE_UP_ATTEMPTS
+    max_attempts = vies_max_attempts()
+    give_up_after = vies_give_up_attempts()
     with transaction.atomic():
         buyer = Buyer.objects.select_for_update().select_related("organization", "partner").filter(pk=buyer_id).first()
         if buyer is None:
@@ -292,7 +307,7 @@ def buyer_vies_apply(
             buyer.vies_request_identifier = request_identifier[:100]
         else:
             buyer.vies_next_check_at = (
-                None if buyer.vies_attempts >= give_up_after else now + _vies_backoff(buyer.vies_attempts)
+                None if buyer.vies_attempts >= give_up_after else now + vies_backoff(buyer.vies_attempts)
             )
             if buyer.vies_result == ViesResult.PENDING and buyer.vies_attempts >= max_attempts:
                 buyer.vies_result = ViesResult.UNKNOWN

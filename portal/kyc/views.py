@@ -1,5 +1,7 @@
 """Buyer pages: list per partner with compliance badges, detail with rollup, documents, invitations, VIES."""
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,9 +17,8 @@ from portal.core.htmx import htmx_partial, render_page
 from portal.core.pagination import keyset_page
 from portal.core.problems import Problem
 from portal.kyc import services
-from portal.kyc.access import access_buyer, access_document, access_invitation
+from portal.kyc.access import access_buyer, access_kyc_document, access_self_service_invitation
 from portal.kyc.file_types import download_filename
-from portal.kyc.filters import BuyerFilter
 from portal.kyc.forms import BuyerCreateForm, InvitationForm
 from portal.kyc.models import DocumentType, ViesResult
 from portal.kyc.selectors import buyer_list as select_buyers
@@ -46,17 +47,15 @@ def buyer_list(request, organization_id):
     access = access_organization(user=request.user, organization_id=organization_id)
     organization = access.organization
     partners = list(organization_partners(organization=organization))
-    queryset = select_buyers(organization=organization)
     partner_id = request.GET.get("partner") or ""
     selected_partner = next((p for p in partners if str(p.pk) == partner_id), None)
-    if selected_partner is not None:
-        queryset = queryset.filter(partner=selected_partner)
-    filterset = BuyerFilter(request.GET, queryset=queryset)
+    filterset = select_buyers(access=replace(access, partner=selected_partner), filters=request.GET)
+    none = filterset.queryset.none()
     error = None
     try:
-        page = keyset_page(filterset.qs if filterset.is_valid() else queryset.none(), cursor=request.GET.get("cursor"))
+        page = keyset_page(filterset.qs if filterset.is_valid() else none, cursor=request.GET.get("cursor"))
     except ValidationError:
-        page = keyset_page(queryset.none(), cursor=None)
+        page = keyset_page(none, cursor=None)
         error = "The page link is no longer valid; showing the first page."
     params = request.GET.copy()
     params.pop("cursor", None)
@@ -147,7 +146,8 @@ def _detail_context(request, access, buyer, **extra) -> dict:
 @login_required
 @require_GET
 def buyer_detail(request, organization_id, buyer_id):
-    access, buyer = access_buyer(user=request.user, organization_id=organization_id, buyer_id=buyer_id)
+    access = access_organization(user=request.user, organization_id=organization_id)
+    buyer = access_buyer(access=access, buyer_id=buyer_id)
     return render(request, DETAIL, _detail_context(request, access, buyer))
 
 
@@ -155,7 +155,8 @@ def buyer_detail(request, organization_id, buyer_id):
 @require_GET
 def buyer_vies(request, organization_id, buyer_id):
     """Polled while VIES is PENDING; a final answer is swapped in and stops the polling (HTTP 286)."""
-    access, buyer = access_buyer(user=request.user, organization_id=organization_id, buyer_id=buyer_id)
+    access = access_organization(user=request.user, organization_id=organization_id)
+    buyer = access_buyer(access=access, buyer_id=buyer_id)
     context = _detail_context(request, access, buyer)
     html = render_to_string(f"{DETAIL}#vies", context, request=request)
     if buyer.vies_result == ViesResult.PENDING:
@@ -168,7 +169,8 @@ def buyer_vies(request, organization_id, buyer_id):
 @require_GET
 def buyer_invitations(request, organization_id, buyer_id):
     """Polled while an invitation is live, so SENT → OPENED → COMPLETED shows up without a reload."""
-    access, buyer = access_buyer(user=request.user, organization_id=organization_id, buyer_id=buyer_id)
+    access = access_organization(user=request.user, organization_id=organization_id)
+    buyer = access_buyer(access=access, buyer_id=buyer_id)
     context = _detail_context(request, access, buyer)
     html = render_to_string(f"{DETAIL}#invitation_rows", context, request=request)
     if context["invitations_live"]:
@@ -199,9 +201,8 @@ def _problem_message(request, exc: Exception) -> None:
 @login_required
 @require_POST
 def buyer_upgrade(request, organization_id, buyer_id):
-    _access, buyer = access_buyer(
-        user=request.user, organization_id=organization_id, buyer_id=buyer_id, min_role=OPERATOR
-    )
+    access = access_organization(user=request.user, organization_id=organization_id, min_role=OPERATOR)
+    buyer = access_buyer(access=access, buyer_id=buyer_id)
     try:
         services.buyer_update(actor=Actor.from_request(request), buyer=buyer, changes={"kyc_level": "B"})
         messages.success(request, "Upgraded to KYC level B.")
@@ -217,13 +218,9 @@ def buyer_upgrade(request, organization_id, buyer_id):
 @login_required
 @require_POST
 def document_archive(request, organization_id, buyer_id, document_id):
-    access, buyer, document = access_document(
-        user=request.user,
-        organization_id=organization_id,
-        buyer_id=buyer_id,
-        document_id=document_id,
-        min_role=OPERATOR,
-    )
+    access = access_organization(user=request.user, organization_id=organization_id, min_role=OPERATOR)
+    document = access_kyc_document(access=access, buyer_id=buyer_id, document_id=document_id)
+    buyer = document.buyer
     services.document_archive(actor=Actor.from_request(request), document=document)
     messages.success(request, f"Archived {document.filename}.")
     return _after_action(request, access, buyer, ("documents", "rollup"))
@@ -232,9 +229,8 @@ def document_archive(request, organization_id, buyer_id, document_id):
 @login_required
 @require_GET
 def document_download(request, organization_id, buyer_id, document_id):
-    access, _buyer, document = access_document(
-        user=request.user, organization_id=organization_id, buyer_id=buyer_id, document_id=document_id
-    )
+    access = access_organization(user=request.user, organization_id=organization_id)
+    document = access_kyc_document(access=access, buyer_id=buyer_id, document_id=document_id)
     audit_record(
         actor=Actor.from_request(request),
         action="kyc.document.downloaded",
@@ -255,9 +251,8 @@ def document_download(request, organization_id, buyer_id, document_id):
 @login_required
 @require_POST
 def invitation_send(request, organization_id, buyer_id):
-    access, buyer = access_buyer(
-        user=request.user, organization_id=organization_id, buyer_id=buyer_id, min_role=OPERATOR
-    )
+    access = access_organization(user=request.user, organization_id=organization_id, min_role=OPERATOR)
+    buyer = access_buyer(access=access, buyer_id=buyer_id)
     form = InvitationForm(request.POST)
     if form.is_valid():
         try:
@@ -281,13 +276,9 @@ def invitation_send(request, organization_id, buyer_id):
 
 
 def _invitation_action(request, organization_id, buyer_id, invitation_id, action):
-    access, buyer, invitation = access_invitation(
-        user=request.user,
-        organization_id=organization_id,
-        buyer_id=buyer_id,
-        invitation_id=invitation_id,
-        min_role=OPERATOR,
-    )
+    access = access_organization(user=request.user, organization_id=organization_id, min_role=OPERATOR)
+    invitation = access_self_service_invitation(access=access, buyer_id=buyer_id, invitation_id=invitation_id)
+    buyer = invitation.buyer
     try:
         if action == "resend":
             services.invitation_resend(actor=Actor.from_request(request), invitation=invitation)

@@ -6,8 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from portal.organizations.models import IntegrationOrganization, Membership, Partner
-
-ROLE_RANK = {Membership.Role.VIEWER: 1, Membership.Role.OPERATOR: 2, Membership.Role.ADMIN: 3}
+from portal.organizations.policy import ROLE_RANK
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def access_membership(*, access: OrganizationAccess, membership_id):
     return _scoped(Membership, access=access, pk=membership_id, related=("user",))
 
 
-def access_invitation(*, access: OrganizationAccess, invitation_id):
+def access_member_invitation(*, access: OrganizationAccess, invitation_id):
     from portal.organizations.models import MemberInvitation
 
     return _scoped(MemberInvitation, access=access, pk=invitation_id)

@@ -31,16 +31,19 @@ from portal.organizations.models import (
     Partner,
     PartnerAuthorization,
 )
+from portal.organizations.policy import (
+    DPA_MAX_BYTES,
+    INVITATION_LIFETIME,
+    LOGO_MAX_BYTES,
+    ORGANIZATION_FIELDS,
+    invitation_is_active,
+    membership_is_last_admin,
+)
 
 logger = logging.getLogger(__name__)
 
-DPA_MAX_BYTES = 10 * 1024 * 1024
-LOGO_MAX_BYTES = 1024 * 1024
-INVITATION_LIFETIME = timedelta(days=7)
-ORGANIZATION_FIELDS = ("name", "slug", "status", "rate_limit_per_minute", "brand_color")
 SUSPENSION_REASON_MAX = 500
 SUSPEND_ONLY_BY_ACTION = "Suspend or reactivate the organization with its own action, which asks for a reason."
-# The VAT prefix of Greece is EL, its ISO country code GR; Northern Ireland (XI) is GB.
 
 
 def _organization_snapshot(organization: IntegrationOrganization) -> dict:
@@ -493,7 +496,7 @@ def membership_role_change(*, actor: Actor, membership: Membership, role: str) -
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     if membership.role == role:
         return membership
-    if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
+    if membership_is_last_admin(membership=membership, admin_count=len(admins)):
         raise ValidationError({"role": "An organization needs at least one admin; promote someone else first."})
     before = membership.role
     membership.role = role
@@ -514,7 +517,7 @@ def membership_role_change(*, actor: Actor, membership: Membership, role: str) -
 def membership_remove(*, actor: Actor, membership: Membership) -> None:
     admins = _lock_admins(membership.organization)
     membership = Membership.objects.select_for_update().select_related("user", "organization").get(pk=membership.pk)
-    if membership.role == Membership.Role.ADMIN and len(admins) <= 1:
+    if membership_is_last_admin(membership=membership, admin_count=len(admins)):
         raise ValidationError("An organization needs at least one admin; promote someone else first.")
     audit_record(
         actor=actor,
@@ -544,11 +547,6 @@ class IssuedInvitation:
 
 def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def invitation_is_active(invitation: MemberInvitation, *, now: datetime | None = None) -> bool:
-    now = now or timezone.now()
-    return invitation.accepted_at is None and invitation.revoked_at is None and invitation.expires_at > now
 
 
 def _new_token() -> tuple[str, str]:

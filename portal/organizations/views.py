@@ -19,7 +19,7 @@ from portal.organizations.access import (
     OrganizationAccess,
     access_capability_grant,
     access_dpa,
-    access_invitation,
+    access_member_invitation,
     access_membership,
     access_organization,
     access_partner_authorization,
@@ -39,6 +39,7 @@ from portal.organizations.forms import (
     SuspensionForm,
 )
 from portal.organizations.models import IntegrationOrganization, Membership
+from portal.organizations.policy import membership_is_last_admin
 from portal.organizations.selectors import (
     organization_active_dpa,
     organization_capability_grants,
@@ -534,7 +535,7 @@ def _members_context(access: OrganizationAccess, *, invite_form=None, row_errors
         access,
         "members",
         members=members,
-        admin_count=admin_count,
+        last_admin_ids={m.pk for m in members if membership_is_last_admin(membership=m, admin_count=admin_count)},
         invitations=list(organization_pending_invitations(organization=organization)) if access.is_admin else [],
         invite_form=invite_form,
         role_choices=Membership.Role.choices,
@@ -628,7 +629,7 @@ def membership_remove(request, organization_id, membership_id):
 @require_POST
 def invitation_resend(request, organization_id, invitation_id):
     access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    invitation = access_invitation(access=access, invitation_id=invitation_id)
+    invitation = access_member_invitation(access=access, invitation_id=invitation_id)
     return _members_action(
         request,
         access,
@@ -643,7 +644,7 @@ def invitation_resend(request, organization_id, invitation_id):
 @require_POST
 def invitation_revoke(request, organization_id, invitation_id):
     access = access_organization(user=request.user, organization_id=organization_id, min_role=Membership.Role.ADMIN)
-    invitation = access_invitation(access=access, invitation_id=invitation_id)
+    invitation = access_member_invitation(access=access, invitation_id=invitation_id)
     return _members_action(
         request,
         access,

@@ -4,7 +4,7 @@ import pytest
 
 from portal.core.models import AuditEntry
 from portal.kyc.models import KycDocument
-from portal.kyc.rules import MAX_DOCUMENT_BYTES
+from portal.kyc.policy import MAX_DOCUMENT_BYTES
 from tests.kyc.conftest import HEIC_BYTES as HEIC
 from tests.kyc.conftest import JPEG_BYTES as JPEG
 from tests.kyc.conftest import PDF_BYTES, PNG_BYTES, events, file_of

@@ -8,7 +8,7 @@ from django.utils import timezone
 from portal.core.audit import Actor
 from portal.kyc import services
 from portal.kyc.models import KycDocument, SelfServiceInvitation
-from portal.kyc.rules import MAX_DOCUMENT_BYTES
+from portal.kyc.policy import MAX_DOCUMENT_BYTES
 from tests.kyc.conftest import PDF_BYTES, events
 
 pytestmark = pytest.mark.django_db

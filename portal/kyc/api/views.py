@@ -1,5 +1,6 @@
 """/v1 buyers, compliance, KYC documents and self-service invitations: thin views over the KYC services."""
 
+import django_filters
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -11,7 +12,7 @@ from portal.core.pagination import keyset_page, parse_limit
 from portal.core.problems import Problem
 from portal.gateway.views import IntegrationAPIView
 from portal.kyc import services
-from portal.kyc.access import api_buyer, api_document, api_invitation
+from portal.kyc.access import access_buyer, access_kyc_document, access_self_service_invitation
 from portal.kyc.api.serializers import (
     BuyerPatchInput,
     BuyerUpsertInput,
@@ -22,6 +23,7 @@ from portal.kyc.api.serializers import (
 )
 from portal.kyc.filters import BuyerFilter
 from portal.kyc.models import KycDocument
+from portal.kyc.policy import MAX_DOCUMENT_BYTES, kyc_level_capability, upload_request_too_large
 from portal.kyc.representations import (
     BuyerRepresentation,
     DocumentRepresentation,
@@ -31,13 +33,8 @@ from portal.kyc.representations import (
     document_data,
     invitation_data,
 )
-from portal.kyc.rules import MAX_DOCUMENT_BYTES, upload_request_too_large
 from portal.kyc.selectors import buyer_list, buyer_rollup, document_list, invitation_list
 
-PAGING = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `nextCursor`."),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 200, default 50."),
-]
 SELLER = request_path("seller_id")
 BUYER = request_path("buyer_id")
 
@@ -72,6 +69,23 @@ def _invitation_links(invitation_id: str):
     )
 
 
+PAGING = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from `nextCursor`."),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 200, default 50."),
+]
+
+
+def filterset_parameters(filterset_class) -> list[OpenApiParameter]:
+    """The query parameters of a list, read from its FilterSet: a ChoiceFilter is an enum of its choices."""
+    parameters = []
+    for name, f in filterset_class.base_filters.items():
+        enum = (
+            [v for v, _label in f.extra["choices"] if v != ""] if isinstance(f, django_filters.ChoiceFilter) else None
+        )
+        parameters.append(OpenApiParameter(name, OpenApiTypes.STR, enum=enum, description=f.extra.get("help_text", "")))
+    return parameters
+
+
 BuyerList = list_envelope(BuyerRepresentation, "BuyerList")
 DocumentList = list_envelope(DocumentRepresentation, "KycDocumentList")
 InvitationList = list_envelope(InvitationRepresentation, "SelfServiceInvitationList")
@@ -90,12 +104,8 @@ class BuyerCapabilityMixin:
     may_require_capability = True  # the schema documents capability-not-granted
 
     def get_required_capability(self, request):
-        if (
-            request.method in ("POST", "PATCH")
-            and isinstance(request.data, dict)
-            and request.data.get("kycLevel") == "B"
-        ):
-            return "kycLevelB"
+        if request.method in ("POST", "PATCH") and isinstance(request.data, dict):
+            return kyc_level_capability(request.data.get("kycLevel")) or self.required_capability
         return self.required_capability
 
 
@@ -113,22 +123,12 @@ class BuyerCollectionView(BuyerCapabilityMixin, IntegrationAPIView):
         tags=["Buyers"],
         parameters=[
             *PAGING,
-            OpenApiParameter("q", OpenApiTypes.STR, description="Search name, VAT number or e-mail."),
-            OpenApiParameter("kycLevel", OpenApiTypes.STR, enum=["A", "B"]),
-            OpenApiParameter("viesResult", OpenApiTypes.STR, enum=["PENDING", "VALID", "INVALID", "UNKNOWN"]),
-            OpenApiParameter(
-                "complianceStatus",
-                OpenApiTypes.STR,
-                enum=["COMPLIANT", "INCOMPLETE", "PENDING_VERIFICATION", "NON_COMPLIANT"],
-            ),
-            OpenApiParameter("vatNumber", OpenApiTypes.STR),
+            *filterset_parameters(BuyerFilter),
         ],
         responses={200: BuyerList, **problem_responses("validation-error")},
     )
     def get(self, request, seller_id):
-        filterset = BuyerFilter(
-            request.query_params, queryset=buyer_list(organization=self.organization, partner=self.partner)
-        )
+        filterset = buyer_list(access=self.access, filters=request.query_params)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         return _page(request, filterset.qs, buyer_data)
@@ -171,7 +171,7 @@ class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
 
     @extend_schema(operation_id="buyers_retrieve", tags=["Buyers"], responses={200: BuyerRepresentation})
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return Response(buyer_data(buyer))
 
     @extend_schema(
@@ -183,7 +183,7 @@ class BuyerDetailView(BuyerCapabilityMixin, IntegrationAPIView):
         "(needs `kycLevelB`). B→A answers 409 kyc-downgrade-not-allowed.",
     )
     def patch(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         data = BuyerPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         buyer = services.buyer_update(actor=Actor.from_request(request), buyer=buyer, changes=data.changes())
@@ -199,7 +199,7 @@ class BuyerComplianceView(IntegrationAPIView):
         "status and a `version` that increases by one on every change of the buyer.",
     )
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return Response(buyer_rollup(buyer=buyer).as_dict())
 
 
@@ -213,7 +213,7 @@ class DocumentCollectionView(IntegrationAPIView):
         responses={200: DocumentList},
     )
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return _page(request, document_list(buyer=buyer), document_data)
 
     @extend_schema(
@@ -230,7 +230,7 @@ class DocumentCollectionView(IntegrationAPIView):
         "15 MiB. Append-only: a correction is a new upload of the same type.",
     )
     def post(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         if upload_request_too_large(request):
             raise Problem(
                 "payload-too-large",
@@ -264,8 +264,8 @@ class DocumentDetailView(IntegrationAPIView):
         operation_id="kyc_documents_retrieve", tags=["KYC documents"], responses={200: DocumentRepresentation}
     )
     def get(self, request, seller_id, buyer_id, document_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        return Response(document_data(api_document(buyer=buyer, document_id=document_id)))
+        document = access_kyc_document(access=self.access, buyer_id=buyer_id, document_id=document_id)
+        return Response(document_data(document))
 
     @extend_schema(
         operation_id="kyc_documents_archive",
@@ -275,8 +275,7 @@ class DocumentDetailView(IntegrationAPIView):
         description='Only `{"status": "ARCHIVED"}` is accepted; any other change is 409 document-immutable.',
     )
     def patch(self, request, seller_id, buyer_id, document_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        document = api_document(buyer=buyer, document_id=document_id)
+        document = access_kyc_document(access=self.access, buyer_id=buyer_id, document_id=document_id)
         changes = dict(request.data) if hasattr(request.data, "keys") else {"": request.data}
         document = services.document_update(actor=Actor.from_request(request), document=document, changes=changes)
         return Response(document_data(document))
@@ -293,7 +292,7 @@ class InvitationCollectionView(IntegrationAPIView):
         responses={200: InvitationList},
     )
     def get(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         return _page(request, invitation_list(buyer=buyer), invitation_data)
 
     @extend_schema(
@@ -305,7 +304,7 @@ class InvitationCollectionView(IntegrationAPIView):
         "buyer's). Earlier active invitations of the buyer are revoked.",
     )
     def post(self, request, seller_id, buyer_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
+        buyer = access_buyer(access=self.access, buyer_id=buyer_id)
         data = InvitationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -333,8 +332,7 @@ class InvitationResendView(IntegrationAPIView):
         "expired or completed.",
     )
     def post(self, request, seller_id, buyer_id, invitation_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        invitation = api_invitation(buyer=buyer, invitation_id=invitation_id)
+        invitation = access_self_service_invitation(access=self.access, buyer_id=buyer_id, invitation_id=invitation_id)
         invitation, _token = services.invitation_resend(actor=Actor.from_request(request), invitation=invitation)
         invitation.refresh_from_db()
         return Response(invitation_data(invitation))
@@ -350,7 +348,6 @@ class InvitationRevokeView(IntegrationAPIView):
         responses={200: InvitationRepresentation, **problem_responses("invitation-not-active")},
     )
     def post(self, request, seller_id, buyer_id, invitation_id):
-        buyer = api_buyer(organization=self.organization, partner=self.partner, buyer_id=buyer_id)
-        invitation = api_invitation(buyer=buyer, invitation_id=invitation_id)
+        invitation = access_self_service_invitation(access=self.access, buyer_id=buyer_id, invitation_id=invitation_id)
         invitation = services.invitation_revoke(actor=Actor.from_request(request), invitation=invitation)
         return Response(invitation_data(invitation))
