@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from portal.core.problems import capability_not_granted
+from portal.organizations.capabilities import CapabilitySlug
 from portal.organizations.models import IntegrationOrganization, Membership, Partner
+from portal.organizations.selectors import organization_capabilities
 
 ROLE_RANK = {Membership.Role.VIEWER: 1, Membership.Role.OPERATOR: 2, Membership.Role.ADMIN: 3}
 
@@ -94,3 +97,9 @@ def access_invitation(*, access: OrganizationAccess, invitation_id):
     from portal.organizations.models import MemberInvitation
 
     return _scoped(MemberInvitation, access=access, pk=invitation_id)
+
+
+def require_capability(*, organization: IntegrationOrganization, capability: CapabilitySlug) -> None:
+    """The capability gate for services: a `capability-not-granted` problem unless it is granted."""
+    if capability not in organization_capabilities(organization=organization):
+        raise capability_not_granted(capability)

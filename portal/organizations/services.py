@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.vat import vat_normalize
 from portal.organizations.capabilities import CAPABILITIES_BY_SLUG
 from portal.organizations.models import (
@@ -106,7 +107,7 @@ def organization_create(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.created",
+        action=AuditAction.ORGANIZATION_CREATED,
         target=organization,
         after=_organization_snapshot(organization),
     )
@@ -160,7 +161,7 @@ def organization_update(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.updated",
+        action=AuditAction.ORGANIZATION_UPDATED,
         target=organization,
         before=diff_before,
         after=diff_after,
@@ -197,7 +198,7 @@ def organization_suspend(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.suspended",
+        action=AuditAction.ORGANIZATION_SUSPENDED,
         target=organization,
         before=before,
         after={"status": organization.status, "reason": reason},
@@ -226,7 +227,7 @@ def organization_reactivate(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.reactivated",
+        action=AuditAction.ORGANIZATION_REACTIVATED,
         target=organization,
         before=before,
         after={"status": organization.status, "reason": reason},
@@ -274,7 +275,7 @@ def dpa_register(
         audit_record(
             actor=actor,
             organization=organization,
-            action="dpa.superseded",
+            action=AuditAction.DPA_SUPERSEDED,
             target=previous,
             before={"active": True},
             after={"active": False, "reason": previous.revoke_reason},
@@ -293,7 +294,7 @@ def dpa_register(
     audit_record(
         actor=actor,
         organization=organization,
-        action="dpa.registered",
+        action=AuditAction.DPA_REGISTERED,
         target=dpa,
         after={
             "version": dpa.version,
@@ -321,7 +322,7 @@ def dpa_revoke(*, actor: Actor, dpa: DataProcessingAgreement, reason: str) -> Da
     audit_record(
         actor=actor,
         organization=dpa.organization,
-        action="dpa.revoked",
+        action=AuditAction.DPA_REVOKED,
         target=dpa,
         before={"active": True},
         after={"active": False, "reason": dpa.revoke_reason},
@@ -359,7 +360,7 @@ def partner_create(
     audit_record(
         actor=actor,
         organization=organization,
-        action="partner.created",
+        action=AuditAction.PARTNER_CREATED,
         target=partner,
         after={"legalName": partner.legal_name, "countryCode": country_code, "vatNumber": normalized},
     )
@@ -375,7 +376,7 @@ def partner_authorize(*, actor: Actor, organization: IntegrationOrganization, pa
     audit_record(
         actor=actor,
         organization=organization,
-        action="partner.authorized",
+        action=AuditAction.PARTNER_AUTHORIZATION_CREATED,
         target=authorization,
         after={"partnerId": partner.pk, "partner": partner.legal_name},
     )
@@ -398,7 +399,7 @@ def partner_authorization_revoke(
     audit_record(
         actor=actor,
         organization=authorization.organization,
-        action="partner.authorization_revoked",
+        action=AuditAction.PARTNER_AUTHORIZATION_REVOKED,
         target=authorization,
         before={"partnerId": authorization.partner_id, "active": True},
         after={"partnerId": authorization.partner_id, "active": False, "reason": authorization.revoke_reason},
@@ -426,7 +427,7 @@ def capability_grant(
     audit_record(
         actor=actor,
         organization=organization,
-        action="capability.granted",
+        action=AuditAction.CAPABILITY_GRANTED,
         target=grant,
         after={"capability": capability, "reason": grant.reason},
     )
@@ -447,7 +448,7 @@ def capability_revoke(*, actor: Actor, grant: CapabilityGrant, reason: str) -> C
     audit_record(
         actor=actor,
         organization=grant.organization,
-        action="capability.revoked",
+        action=AuditAction.CAPABILITY_REVOKED,
         target=grant,
         before={"capability": grant.capability, "active": True},
         after={"capability": grant.capability, "active": False, "reason": grant.revoke_reason},
@@ -477,7 +478,7 @@ def membership_create(*, actor: Actor, organization: IntegrationOrganization, us
     audit_record(
         actor=actor,
         organization=organization,
-        action="membership.created",
+        action=AuditAction.MEMBERSHIP_CREATED,
         target=membership,
         target_label=user.email,
         after={"user": user.email, "role": role},
@@ -501,7 +502,7 @@ def membership_role_change(*, actor: Actor, membership: Membership, role: str) -
     audit_record(
         actor=actor,
         organization=membership.organization,
-        action="membership.role_changed",
+        action=AuditAction.MEMBERSHIP_ROLE_CHANGED,
         target=membership,
         target_label=membership.user.email,
         before={"role": before},
@@ -519,7 +520,7 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
     audit_record(
         actor=actor,
         organization=membership.organization,
-        action="membership.removed",
+        action=AuditAction.MEMBERSHIP_REMOVED,
         target=membership,
         target_label=membership.user.email,
         before={"user": membership.user.email, "role": membership.role},
@@ -572,7 +573,7 @@ def _invitation_send_after_commit(issued: IssuedInvitation) -> None:
             audit_record(
                 actor=Actor.system(),
                 organization=invitation.organization,
-                action="invitation.send_failed",
+                action=AuditAction.MEMBER_INVITATION_SEND_FAILED,
                 target=invitation,
                 target_label=invitation.email,
                 after={"error": error},
@@ -631,7 +632,7 @@ def invitation_create(
     audit_record(
         actor=actor,
         organization=organization,
-        action="invitation.created",
+        action=AuditAction.MEMBER_INVITATION_CREATED,
         target=invitation,
         target_label=email,
         after={"email": email, "role": role, "expiresAt": invitation.expires_at.isoformat()},
@@ -654,7 +655,7 @@ def invitation_resend(*, actor: Actor, invitation: MemberInvitation) -> IssuedIn
     audit_record(
         actor=actor,
         organization=invitation.organization,
-        action="invitation.resent",
+        action=AuditAction.MEMBER_INVITATION_RESENT,
         target=invitation,
         target_label=invitation.email,
         after={"expiresAt": invitation.expires_at.isoformat()},
@@ -673,7 +674,7 @@ def invitation_revoke(*, actor: Actor, invitation: MemberInvitation) -> MemberIn
     audit_record(
         actor=actor,
         organization=invitation.organization,
-        action="invitation.revoked",
+        action=AuditAction.MEMBER_INVITATION_REVOKED,
         target=invitation,
         target_label=invitation.email,
         before={"active": True},
@@ -725,7 +726,7 @@ def invitation_accept(
         audit_record(
             actor=Actor(user=user, ip=actor.ip),
             organization=invitation.organization,
-            action="user.created",
+            action=AuditAction.USER_CREATED,
             target=user,
             after={"email": user.email, "via": "invitation"},
         )
@@ -736,7 +737,7 @@ def invitation_accept(
     audit_record(
         actor=Actor(user=user, client=actor.client, ip=actor.ip),
         organization=invitation.organization,
-        action="invitation.accepted",
+        action=AuditAction.MEMBER_INVITATION_ACCEPTED,
         target=invitation,
         target_label=invitation.email,
         after={"user": user.email, "role": invitation.role},
