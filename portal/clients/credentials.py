@@ -44,7 +44,3 @@ def new_client_secret() -> str:
 
 def new_access_token() -> str:
     return _with_checksum(ACCESS_TOKEN_PREFIX, 32)
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
