@@ -26,6 +26,7 @@ urlpatterns = [
     path("docs/api/", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("docs/api/redoc/", SpectacularRedocView.as_view(url_name="openapi"), name="api-redoc"),
     path("docs/", console_views.docs_index, name="docs-index"),
+    path("docs/audit-actions/", console_views.audit_action_list, name="audit-action-list"),
     path("docs/<slug:slug>/", console_views.docs_page, name="docs-page"),
     path("v1/", include(v1)),
     path("oauth/", include(("portal.gateway.urls", "oauth"))),

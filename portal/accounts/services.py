@@ -5,6 +5,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.throttle import throttle_hit
 
 
@@ -26,7 +27,7 @@ def totp_device_confirm(*, actor: Actor, device: TOTPDevice, token: str) -> bool
     device.save(update_fields=["confirmed"])
     audit_record(
         actor=actor,
-        action="user.2fa_replaced" if replaced else "user.2fa_enabled",
+        action=AuditAction.USER_2FA_REPLACED if replaced else AuditAction.USER_2FA_ENABLED,
         target=device.user,
         after={"device": device.name},
     )
@@ -36,7 +37,7 @@ def totp_device_confirm(*, actor: Actor, device: TOTPDevice, token: str) -> bool
 @transaction.atomic
 def totp_device_remove(*, actor: Actor, user) -> None:
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
-    audit_record(actor=actor, action="user.2fa_disabled", target=user, before={"devices": removed})
+    audit_record(actor=actor, action=AuditAction.USER_2FA_DISABLED, target=user, before={"devices": removed})
 
 
 @transaction.atomic
@@ -44,7 +45,9 @@ def user_password_set(*, actor: Actor, user, password: str, reset: bool = False)
     """Change the password (reset: through the e-mailed link rather than with the current password)."""
     user.set_password(password)
     user.save(update_fields=["password"])
-    audit_record(actor=actor, action="user.password_reset" if reset else "user.password_changed", target=user)
+    audit_record(
+        actor=actor, action=AuditAction.USER_PASSWORD_RESET if reset else AuditAction.USER_PASSWORD_CHANGED, target=user
+    )
 
 
 def password_reset_mail_allowed(*, email: str, ip: str | None) -> bool:

@@ -1,6 +1,5 @@
 """Credential formats: recognizable prefixes plus a CRC32 checksum so leaked secrets can be scanned for."""
 
-import hashlib
 import hmac
 import secrets
 import string
@@ -45,12 +44,3 @@ def new_client_secret() -> str:
 
 def new_access_token() -> str:
     return _with_checksum(ACCESS_TOKEN_PREFIX, 32)
-
-
-def credential_hash(value: str) -> str:
-    # Secrets and tokens carry 256 bits of entropy, so one SHA-256 is enough (no slow KDF needed).
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

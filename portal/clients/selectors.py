@@ -7,16 +7,17 @@ from datetime import timedelta
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from portal.clients.credentials import CLIENT_SECRET_PREFIX, credential_hash, has_valid_checksum
+from portal.clients.credentials import CLIENT_SECRET_PREFIX, has_valid_checksum
 from portal.clients.models import ApiClient, ClientSecret, ClientUsageHour
 from portal.clients.services import valid_secrets_q
+from portal.core.tokens import token_hash
 
-_DUMMY_HASH = credential_hash("nt24_sk_dummy-secret-for-constant-time-comparison")
+_DUMMY_HASH = token_hash("nt24_sk_dummy-secret-for-constant-time-comparison")
 
 
 def client_credentials_verify(*, client_id: str, client_secret: str) -> tuple[ApiClient, ClientSecret] | None:
     """The client and the matching valid secret, or None. Every candidate is compared in constant time."""
-    presented = credential_hash(client_secret or "")
+    presented = token_hash(client_secret or "")
     client = (
         ApiClient.objects.select_related("organization").filter(client_id=client_id).first()
         if client_id and len(client_id) <= 64 and "\x00" not in client_id

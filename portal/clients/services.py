@@ -10,7 +10,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.clients.credentials import (
-    credential_hash,
     new_access_token,
     new_client_id,
     new_client_secret,
@@ -18,7 +17,9 @@ from portal.clients.credentials import (
 from portal.clients.models import AccessToken, ApiClient, ClientSecret
 from portal.clients.usage import usage_count, usage_flush
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.generation import gateway_inputs_changed
+from portal.core.tokens import token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _secret_label(secret: ClientSecret) -> str:
 def _secret_create(*, client: ApiClient, created_by=None) -> IssuedSecret:
     plaintext = new_client_secret()
     secret = ClientSecret.objects.create(
-        client=client, secret_hash=credential_hash(plaintext), last_four=plaintext[-4:], created_by=created_by
+        client=client, secret_hash=token_hash(plaintext), last_four=plaintext[-4:], created_by=created_by
     )
     return IssuedSecret(secret=secret, plaintext=plaintext)
 
@@ -77,7 +78,7 @@ def client_create(*, actor: Actor, organization, name: str, description: str = "
             audit_record(
                 actor=actor,
                 organization=organization,
-                action="client.created",
+                action=AuditAction.CLIENT_CREATED,
                 target=client,
                 after={"name": name, "clientId": client.client_id, "secret": _secret_label(issued.secret)},
             )
@@ -114,7 +115,7 @@ def client_secret_rotate(
             "Confirm to continue."
         )
     for old in overlapping:
-        _secret_end(actor=actor, secret=old, now=now, action="client.secret.overlap_ended")
+        _secret_end(actor=actor, secret=old, now=now, action=AuditAction.CLIENT_SECRET_OVERLAP_ENDED)
     before = {"valid": [_secret_label(s) for s in valid]}
     for secret in current:
         secret.expires_at = now + window
@@ -123,7 +124,7 @@ def client_secret_rotate(
     audit_record(
         actor=actor,
         organization=client.organization,
-        action="client.secret.rotated",
+        action=AuditAction.CLIENT_SECRET_ROTATED,
         target=client,
         before=before,
         after={
@@ -135,7 +136,7 @@ def client_secret_rotate(
     return issued
 
 
-def _secret_end(*, actor: Actor, secret: ClientSecret, now, action: str) -> None:
+def _secret_end(*, actor: Actor, secret: ClientSecret, now, action: AuditAction) -> None:
     before = {"expiresAt": secret.expires_at}
     secret.expires_at = now
     secret.save(update_fields=["expires_at", "updated_at"])
@@ -161,7 +162,7 @@ def client_secret_overlap_end(*, actor: Actor, client: ApiClient) -> list[Client
         raise ValidationError("There is no rotation overlap to end.")
     for secret in ended:
         secret.client = client
-        _secret_end(actor=actor, secret=secret, now=now, action="client.secret.overlap_ended")
+        _secret_end(actor=actor, secret=secret, now=now, action=AuditAction.CLIENT_SECRET_OVERLAP_ENDED)
     return ended
 
 
@@ -180,7 +181,7 @@ def client_secret_revoke(*, actor: Actor, secret: ClientSecret) -> ClientSecret:
     audit_record(
         actor=actor,
         organization=secret.client.organization,
-        action="client.secret.revoked",
+        action=AuditAction.CLIENT_SECRET_REVOKED,
         target=secret,
         target_label=f"{secret.client.name} {_secret_label(secret)}",
         after={"revokedAt": now, "tokensRevoked": tokens},
@@ -205,7 +206,7 @@ def client_revoke(*, actor: Actor, client: ApiClient) -> ApiClient:
     audit_record(
         actor=actor,
         organization=client.organization,
-        action="client.revoked",
+        action=AuditAction.CLIENT_REVOKED,
         target=client,
         before=before,
         after={"status": client.status, "secretsRevoked": secrets, "tokensRevoked": tokens},
@@ -230,7 +231,7 @@ def client_pause_for_rate_limit(*, client: ApiClient, now=None) -> bool:
             audit_record(
                 actor=Actor.system(),
                 organization=client.organization,
-                action="client.paused",
+                action=AuditAction.CLIENT_PAUSED,
                 target=client,
                 before={"status": ApiClient.Status.ACTIVE},
                 after={
@@ -256,7 +257,7 @@ def client_pause_expire(*, client: ApiClient, now=None) -> bool:
             audit_record(
                 actor=Actor.system(),
                 organization=client.organization,
-                action="client.pause_ended",
+                action=AuditAction.CLIENT_PAUSE_ENDED,
                 target=client,
                 before={"status": ApiClient.Status.PAUSED, "pausedUntil": client.paused_until},
                 after={"status": ApiClient.Status.ACTIVE},
@@ -293,7 +294,7 @@ def client_pause(*, actor: Actor, client: ApiClient, minutes: int, reason: str, 
     audit_record(
         actor=actor,
         organization=client.organization,
-        action="client.paused",
+        action=AuditAction.CLIENT_PAUSED,
         target=client,
         before=before,
         after={"status": client.status, "pausedUntil": client.paused_until, "reason": client.pause_reason},
@@ -323,7 +324,7 @@ def client_unpause(*, actor: Actor, client: ApiClient) -> ApiClient:
     audit_record(
         actor=actor,
         organization=client.organization,
-        action="client.unpaused",
+        action=AuditAction.CLIENT_UNPAUSED,
         target=client,
         before=before,
         after={"status": client.status},
@@ -358,7 +359,7 @@ def client_secrets_mark_expired(*, now=None) -> int:
                 audit_record(
                     actor=Actor.system(),
                     organization=secret.client.organization,
-                    action="client.secret.expired",
+                    action=AuditAction.CLIENT_SECRET_EXPIRED,
                     target=secret,
                     target_label=f"{secret.client.name} {_secret_label(secret)}",
                     after={"expiresAt": secret.expires_at},
@@ -378,7 +379,7 @@ def access_token_issue(*, client: ApiClient, secret: ClientSecret) -> IssuedToke
     plaintext = new_access_token()
     now = timezone.now()
     token = AccessToken.objects.create(
-        client=client, secret=secret, token_hash=credential_hash(plaintext), expires_at=now + ACCESS_TOKEN_LIFETIME
+        client=client, secret=secret, token_hash=token_hash(plaintext), expires_at=now + ACCESS_TOKEN_LIFETIME
     )
     ClientSecret.objects.filter(pk=secret.pk).update(last_used_at=now)
     return IssuedToken(token=token, plaintext=plaintext, expires_in=int(ACCESS_TOKEN_LIFETIME.total_seconds()))
@@ -399,7 +400,7 @@ def client_token_lockout_record(*, actor: Actor, client_id: str, rate: str, lock
     audit_record(
         actor=actor,
         organization=client.organization,
-        action="client.token_locked_out",
+        action=AuditAction.CLIENT_TOKEN_LOCKED_OUT,
         target=client,
         after={"failureLimit": rate, "lockoutSeconds": lockout_seconds},
     )

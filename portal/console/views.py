@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from portal.console.docs import DOC_PAGES, DOC_PAGES_BY_SLUG, doc_render
 from portal.console.selectors import audit_list
+from portal.core.audit_actions import AuditAction
 from portal.core.csvsafe import csv_rows
 from portal.core.htmx import render_page
 from portal.core.pagination import keyset_page
@@ -53,6 +54,11 @@ def _docs_nav():
 
 def docs_index(request):
     return render(request, "core/docs_index.html", _docs_nav())
+
+
+def audit_action_list(request):
+    """The AuditAction catalog, so every name in an audit log reads as a sentence."""
+    return render(request, "core/audit_action_list.html", {**_docs_nav(), "audit_actions": list(AuditAction)})
 
 
 def docs_page(request, slug: str):

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 
 
@@ -56,7 +57,7 @@ def _jsonable(value):
 def audit_record(
     *,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target: models.Model | None = None,
     organization=None,
     before: dict | None = None,
@@ -66,13 +67,14 @@ def audit_record(
     target_label: str | None = None,
 ) -> AuditEntry:
     """Write one audit entry; call it inside the transaction of the change it records."""
+    action = AuditAction(action)  # a name outside the catalog is a ValueError, never a stray row
     return AuditEntry.objects.create(
         occurred_at=timezone.now(),
         actor_user=actor.user,
         actor_client=actor.client,
         actor_label=actor.label,
         organization=organization,
-        action=action,
+        action=action.value,
         target_type=target_type or (target._meta.label if target is not None else ""),
         target_id=target_id or (str(target.pk) if target is not None else ""),
         target_label=(target_label or (str(target) if target is not None else ""))[:255],

@@ -244,3 +244,12 @@ class Problem(Exception):
     @property
     def status(self) -> int:
         return self.problem.status
+
+
+def capability_not_granted(capability: str) -> Problem:
+    """The one `capability-not-granted` problem; `capability` is a catalog slug."""
+    return Problem(
+        "capability-not-granted",
+        f"Your organization has not been granted the `{capability}` capability.",
+        capability=str(capability),
+    )

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
-from portal.clients.credentials import ACCESS_TOKEN_PREFIX, credential_hash, has_valid_checksum
+from portal.clients.credentials import ACCESS_TOKEN_PREFIX, has_valid_checksum
 from portal.clients.models import AccessToken, ApiClient
 from portal.core.generation import generation_current
 from portal.core.problems import Problem
+from portal.core.tokens import token_hash
 from portal.gateway.cache import caller_cached, caller_forget
 from portal.gateway.token_lookup import access_token_by_hash
 
@@ -63,20 +64,20 @@ class ApiTokenAuthentication(BaseAuthentication):
         if scheme.lower() != "bearer" or not raw.strip():
             raise _invalid("Send an access token as `Authorization: Bearer <token>`.")
         raw = raw.strip()
-        token_hash = credential_hash(raw)
+        hashed = token_hash(raw)
         now = timezone.now()
-        cached = caller_cached(token_hash)  # only well-formed tokens are ever cached
+        cached = caller_cached(hashed)  # only well-formed tokens are ever cached
         if cached is None:
             if not has_valid_checksum(raw, ACCESS_TOKEN_PREFIX):
                 raise _invalid("The access token is malformed.")
-            return (None, caller_load(token_hash, now))
+            return (None, caller_load(hashed, now))
         generation, token = cached
         try:
             token_check(token, now)  # expiry by the clock is final; revocations raise the generation
         except Problem:
-            caller_forget(token_hash)
+            caller_forget(hashed)
             raise
-        caller = ApiCaller(client=token.client, token=token, token_hash=token_hash, generation=generation, cached=True)
+        caller = ApiCaller(client=token.client, token=token, token_hash=hashed, generation=generation, cached=True)
         return (None, caller)
 
     def authenticate_header(self, request):

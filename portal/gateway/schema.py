@@ -2,6 +2,7 @@
 Idempotency-Key header, the RateLimit headers, and how the bearer token is documented (`Authorization:
 Bearer` or the OAuth 2.0 client-credentials flow)."""
 
+import django_filters
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -31,6 +32,36 @@ class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
                 "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
             },
         ]
+
+
+CURSOR_PARAMS = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="The `nextCursor` of the previous page."),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="1-200, default 50."),
+]
+
+
+def _filter_type(f: django_filters.Filter):
+    if isinstance(f, django_filters.UUIDFilter):
+        return OpenApiTypes.UUID
+    if isinstance(f, django_filters.IsoDateTimeFilter | django_filters.DateTimeFilter):
+        return OpenApiTypes.DATETIME
+    if isinstance(f, django_filters.NumberFilter):
+        return OpenApiTypes.NUMBER
+    return OpenApiTypes.STR
+
+
+def filterset_parameters(filterset_class, *, exclude=(), free_text=()) -> list[OpenApiParameter]:
+    """The query parameters of a list operation, read from its FilterSet (declared order): a ChoiceFilter
+    is an enum of its choices (unless named in `free_text`), the description is the filter's help_text."""
+    parameters = []
+    for name, f in filterset_class.base_filters.items():
+        if name in exclude:
+            continue
+        enum = None
+        if isinstance(f, django_filters.ChoiceFilter) and name not in free_text:
+            enum = [value for value, _label in f.extra["choices"] if value != ""]
+        parameters.append(OpenApiParameter(name, _filter_type(f), enum=enum, description=f.extra.get("help_text", "")))
+    return parameters
 
 
 GATEWAY_PROBLEMS = (

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.problems import Problem
 from portal.core.tasks import enqueue_on_commit
 from portal.core.vat import vat_normalize
@@ -145,7 +146,11 @@ def buyer_upsert(
             buyer.compliance_status = buyer_rollup_status_new(buyer)
             buyer.save(force_insert=True)
             audit_record(
-                actor=actor, action="kyc.buyer.created", target=buyer, organization=organization, after=_snapshot(buyer)
+                actor=actor,
+                action=AuditAction.BUYER_CREATED,
+                target=buyer,
+                organization=organization,
+                after=_snapshot(buyer),
             )
             event_emit(organization=organization, partner=partner, event_type="buyer.created", data=buyer_data(buyer))
             _schedule_vies(buyer)
@@ -233,7 +238,7 @@ def _buyer_update_locked(*, actor: Actor, buyer: Buyer, changes: dict) -> Buyer:
     _buyer_changed(buyer, rollup_changed=vat_changed or level_upgraded)
     audit_record(
         actor=actor,
-        action="kyc.buyer.updated",
+        action=AuditAction.BUYER_UPDATED,
         target=buyer,
         organization=buyer.organization,
         before=before,
@@ -242,7 +247,7 @@ def _buyer_update_locked(*, actor: Actor, buyer: Buyer, changes: dict) -> Buyer:
     if level_upgraded:
         audit_record(
             actor=actor,
-            action="kyc.level.upgraded",
+            action=AuditAction.BUYER_KYC_LEVEL_UPGRADED,
             target=buyer,
             organization=buyer.organization,
             before={"kyc_level": before["kyc_level"]},
@@ -327,7 +332,7 @@ def buyer_vies_apply(
         rollup = _buyer_changed(buyer)
         audit_record(
             actor=Actor.system(),
-            action="kyc.vies.completed",
+            action=AuditAction.BUYER_VIES_CHECKED,
             target=buyer,
             organization=buyer.organization,
             before={"vies_result": before["vies_result"]},
@@ -431,7 +436,7 @@ def document_upload(
             _buyer_changed(locked)
             audit_record(
                 actor=actor,
-                action="kyc.document.uploaded",
+                action=AuditAction.KYC_DOCUMENT_UPLOADED,
                 target=document,
                 organization=locked.organization,
                 after={"type": document.type, "sha256": document.sha256, "size": document.size, "source": source},
@@ -486,7 +491,7 @@ def document_archive(*, actor: Actor, document: KycDocument) -> KycDocument:
         _buyer_changed(buyer)
         audit_record(
             actor=actor,
-            action="kyc.document.archived",
+            action=AuditAction.KYC_DOCUMENT_ARCHIVED,
             target=document,
             organization=buyer.organization,
             before={"status": "ACTIVE"},
@@ -592,7 +597,7 @@ def invitation_create(
         )
         audit_record(
             actor=actor,
-            action="kyc.invitation.created",
+            action=AuditAction.SELF_SERVICE_INVITATION_CREATED,
             target=invitation,
             organization=buyer.organization,
             after={"email": email, "locale": locale, "expires_at": invitation.expires_at},
@@ -644,7 +649,7 @@ def invitation_resend(*, actor: Actor, invitation: SelfServiceInvitation) -> tup
         invitation.save()
         audit_record(
             actor=actor,
-            action="kyc.invitation.resent",
+            action=AuditAction.SELF_SERVICE_INVITATION_RESENT,
             target=invitation,
             organization=invitation.organization,
             after={"expires_at": invitation.expires_at},
@@ -661,7 +666,7 @@ def _invitation_revoke_locked(*, actor: Actor, invitation: SelfServiceInvitation
     invitation.save()
     audit_record(
         actor=actor,
-        action="kyc.invitation.revoked",
+        action=AuditAction.SELF_SERVICE_INVITATION_REVOKED,
         target=invitation,
         organization=invitation.organization,
         before={"status": before},
@@ -686,7 +691,7 @@ def _invitation_expire_locked(invitation: SelfServiceInvitation) -> None:
     invitation.save()
     audit_record(
         actor=Actor.system(),
-        action="kyc.invitation.expired",
+        action=AuditAction.SELF_SERVICE_INVITATION_EXPIRED,
         target=invitation,
         organization=invitation.organization,
         before={"status": before},
@@ -738,7 +743,7 @@ def invitation_send_unsent(*, older_than: timedelta = UNSENT_INVITATION_AFTER, l
                 continue  # sent, revoked or retried meanwhile
             audit_record(
                 actor=Actor.system(),
-                action="kyc.invitation.send_recovered",
+                action=AuditAction.SELF_SERVICE_INVITATION_SEND_RECOVERED,
                 target=invitation,
                 organization=invitation.organization,
                 after={"reason": "the e-mail was never sent (its task was not published)"},
@@ -774,7 +779,7 @@ def invitation_send_email(*, invitation_id) -> bool:
             invitation.save()
             audit_record(
                 actor=Actor.system(),
-                action="kyc.invitation.send_failed",
+                action=AuditAction.SELF_SERVICE_INVITATION_SEND_FAILED,
                 target=invitation,
                 organization=invitation.organization,
                 after={"error": invitation.last_error},
@@ -794,7 +799,7 @@ def invitation_send_email(*, invitation_id) -> bool:
         invitation.save()
         audit_record(
             actor=Actor.system(),
-            action="kyc.invitation.sent",
+            action=AuditAction.SELF_SERVICE_INVITATION_SENT,
             target=invitation,
             organization=invitation.organization,
             after={"email": invitation.email},
@@ -833,7 +838,7 @@ def invitation_open(*, invitation: SelfServiceInvitation) -> SelfServiceInvitati
             invitation.save()
             audit_record(
                 actor=Actor.system(),
-                action="kyc.invitation.opened",
+                action=AuditAction.SELF_SERVICE_INVITATION_OPENED,
                 target=invitation,
                 organization=invitation.organization,
                 after={"status": "OPENED"},
@@ -852,7 +857,7 @@ def _invitation_complete_if_done(*, invitation_id, buyer: Buyer) -> None:
     invitation.save()
     audit_record(
         actor=Actor.system(),
-        action="kyc.invitation.completed",
+        action=AuditAction.SELF_SERVICE_INVITATION_COMPLETED,
         target=invitation,
         organization=invitation.organization,
         after={"status": "COMPLETED"},

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.htmx import htmx_partial, render_page
 from portal.core.pagination import keyset_page
 from portal.core.problems import Problem
@@ -233,7 +234,7 @@ def document_download(request, organization_id, buyer_id, document_id):
     document = access_kyc_document(access=access, buyer_id=buyer_id, document_id=document_id)
     audit_record(
         actor=Actor.from_request(request),
-        action="kyc.document.downloaded",
+        action=AuditAction.KYC_DOCUMENT_DOWNLOADED,
         target=document,
         organization=access.organization,
         target_label=f"{document.type} {document.filename}",

@@ -5,8 +5,11 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from portal.core.problems import capability_not_granted
+from portal.organizations.capabilities import CapabilitySlug
 from portal.organizations.models import IntegrationOrganization, Membership, Partner
 from portal.organizations.policy import ROLE_RANK
+from portal.organizations.selectors import organization_capabilities
 
 
 @dataclass(frozen=True)
@@ -93,3 +96,9 @@ def access_member_invitation(*, access: OrganizationAccess, invitation_id):
     from portal.organizations.models import MemberInvitation
 
     return _scoped(MemberInvitation, access=access, pk=invitation_id)
+
+
+def require_capability(*, organization: IntegrationOrganization, capability: CapabilitySlug) -> None:
+    """The capability gate for services: a `capability-not-granted` problem unless it is granted."""
+    if capability not in organization_capabilities(organization=organization):
+        raise capability_not_granted(capability)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.vat import vat_normalize
 from portal.organizations.capabilities import CAPABILITIES_BY_SLUG
 from portal.organizations.models import (
@@ -109,7 +110,7 @@ def organization_create(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.created",
+        action=AuditAction.ORGANIZATION_CREATED,
         target=organization,
         after=_organization_snapshot(organization),
     )
@@ -163,7 +164,7 @@ def organization_update(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.updated",
+        action=AuditAction.ORGANIZATION_UPDATED,
         target=organization,
         before=diff_before,
         after=diff_after,
@@ -200,7 +201,7 @@ def organization_suspend(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.suspended",
+        action=AuditAction.ORGANIZATION_SUSPENDED,
         target=organization,
         before=before,
         after={"status": organization.status, "reason": reason},
@@ -229,7 +230,7 @@ def organization_reactivate(
     audit_record(
         actor=actor,
         organization=organization,
-        action="organization.reactivated",
+        action=AuditAction.ORGANIZATION_REACTIVATED,
         target=organization,
         before=before,
         after={"status": organization.status, "reason": reason},
@@ -277,7 +278,7 @@ def dpa_register(
         audit_record(
             actor=actor,
             organization=organization,
-            action="dpa.superseded",
+            action=AuditAction.DPA_SUPERSEDED,
             target=previous,
             before={"active": True},
             after={"active": False, "reason": previous.revoke_reason},
@@ -296,7 +297,7 @@ def dpa_register(
     audit_record(
         actor=actor,
         organization=organization,
-        action="dpa.registered",
+        action=AuditAction.DPA_REGISTERED,
         target=dpa,
         after={
             "version": dpa.version,
@@ -324,7 +325,7 @@ def dpa_revoke(*, actor: Actor, dpa: DataProcessingAgreement, reason: str) -> Da
     audit_record(
         actor=actor,
         organization=dpa.organization,
-        action="dpa.revoked",
+        action=AuditAction.DPA_REVOKED,
         target=dpa,
         before={"active": True},
         after={"active": False, "reason": dpa.revoke_reason},
@@ -362,7 +363,7 @@ def partner_create(
     audit_record(
         actor=actor,
         organization=organization,
-        action="partner.created",
+        action=AuditAction.PARTNER_CREATED,
         target=partner,
         after={"legalName": partner.legal_name, "countryCode": country_code, "vatNumber": normalized},
     )
@@ -378,7 +379,7 @@ def partner_authorize(*, actor: Actor, organization: IntegrationOrganization, pa
     audit_record(
         actor=actor,
         organization=organization,
-        action="partner.authorized",
+        action=AuditAction.PARTNER_AUTHORIZATION_CREATED,
         target=authorization,
         after={"partnerId": partner.pk, "partner": partner.legal_name},
     )
@@ -401,7 +402,7 @@ def partner_authorization_revoke(
     audit_record(
         actor=actor,
         organization=authorization.organization,
-        action="partner.authorization_revoked",
+        action=AuditAction.PARTNER_AUTHORIZATION_REVOKED,
         target=authorization,
         before={"partnerId": authorization.partner_id, "active": True},
         after={"partnerId": authorization.partner_id, "active": False, "reason": authorization.revoke_reason},
@@ -429,7 +430,7 @@ def capability_grant(
     audit_record(
         actor=actor,
         organization=organization,
-        action="capability.granted",
+        action=AuditAction.CAPABILITY_GRANTED,
         target=grant,
         after={"capability": capability, "reason": grant.reason},
     )
@@ -450,7 +451,7 @@ def capability_revoke(*, actor: Actor, grant: CapabilityGrant, reason: str) -> C
     audit_record(
         actor=actor,
         organization=grant.organization,
-        action="capability.revoked",
+        action=AuditAction.CAPABILITY_REVOKED,
         target=grant,
         before={"capability": grant.capability, "active": True},
         after={"capability": grant.capability, "active": False, "reason": grant.revoke_reason},
@@ -480,7 +481,7 @@ def membership_create(*, actor: Actor, organization: IntegrationOrganization, us
     audit_record(
         actor=actor,
         organization=organization,
-        action="membership.created",
+        action=AuditAction.MEMBERSHIP_CREATED,
         target=membership,
         target_label=user.email,
         after={"user": user.email, "role": role},
@@ -504,7 +505,7 @@ def membership_role_change(*, actor: Actor, membership: Membership, role: str) -
     audit_record(
         actor=actor,
         organization=membership.organization,
-        action="membership.role_changed",
+        action=AuditAction.MEMBERSHIP_ROLE_CHANGED,
         target=membership,
         target_label=membership.user.email,
         before={"role": before},
@@ -522,7 +523,7 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
     audit_record(
         actor=actor,
         organization=membership.organization,
-        action="membership.removed",
+        action=AuditAction.MEMBERSHIP_REMOVED,
         target=membership,
         target_label=membership.user.email,
         before={"user": membership.user.email, "role": membership.role},
@@ -570,7 +571,7 @@ def _invitation_send_after_commit(issued: IssuedInvitation) -> None:
             audit_record(
                 actor=Actor.system(),
                 organization=invitation.organization,
-                action="invitation.send_failed",
+                action=AuditAction.MEMBER_INVITATION_SEND_FAILED,
                 target=invitation,
                 target_label=invitation.email,
                 after={"error": error},
@@ -629,7 +630,7 @@ def invitation_create(
     audit_record(
         actor=actor,
         organization=organization,
-        action="invitation.created",
+        action=AuditAction.MEMBER_INVITATION_CREATED,
         target=invitation,
         target_label=email,
         after={"email": email, "role": role, "expiresAt": invitation.expires_at.isoformat()},
@@ -652,7 +653,7 @@ def invitation_resend(*, actor: Actor, invitation: MemberInvitation) -> IssuedIn
     audit_record(
         actor=actor,
         organization=invitation.organization,
-        action="invitation.resent",
+        action=AuditAction.MEMBER_INVITATION_RESENT,
         target=invitation,
         target_label=invitation.email,
         after={"expiresAt": invitation.expires_at.isoformat()},
@@ -671,7 +672,7 @@ def invitation_revoke(*, actor: Actor, invitation: MemberInvitation) -> MemberIn
     audit_record(
         actor=actor,
         organization=invitation.organization,
-        action="invitation.revoked",
+        action=AuditAction.MEMBER_INVITATION_REVOKED,
         target=invitation,
         target_label=invitation.email,
         before={"active": True},
@@ -723,7 +724,7 @@ def invitation_accept(
         audit_record(
             actor=Actor(user=user, ip=actor.ip),
             organization=invitation.organization,
-            action="user.created",
+            action=AuditAction.USER_CREATED,
             target=user,
             after={"email": user.email, "via": "invitation"},
         )
@@ -734,7 +735,7 @@ def invitation_accept(
     audit_record(
         actor=Actor(user=user, client=actor.client, ip=actor.ip),
         organization=invitation.organization,
-        action="invitation.accepted",
+        action=AuditAction.MEMBER_INVITATION_ACCEPTED,
         target=invitation,
         target_label=invitation.email,
         after={"user": user.email, "role": invitation.role},

@@ -39,6 +39,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.webhooks import metrics, ssrf
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from portal.webhooks.signing import payload_body, signature_headers
@@ -281,9 +282,9 @@ def lease_renew(*, token: uuid.UUID, ids: list) -> None:
 
 def _breaker_audit(endpoint: WebhookEndpoint, before_state: str) -> None:
     action = {
-        WebhookEndpoint.BreakerState.OPEN: "webhook_endpoint.breaker_opened",
-        WebhookEndpoint.BreakerState.HALF_OPEN: "webhook_endpoint.breaker_half_opened",
-        WebhookEndpoint.BreakerState.CLOSED: "webhook_endpoint.breaker_closed",
+        WebhookEndpoint.BreakerState.OPEN: AuditAction.WEBHOOK_ENDPOINT_BREAKER_OPENED,
+        WebhookEndpoint.BreakerState.HALF_OPEN: AuditAction.WEBHOOK_ENDPOINT_BREAKER_HALF_OPENED,
+        WebhookEndpoint.BreakerState.CLOSED: AuditAction.WEBHOOK_ENDPOINT_BREAKER_CLOSED,
     }[endpoint.breaker_state]
     audit_record(
         actor=Actor.system(),
@@ -748,7 +749,7 @@ def _endpoint_health_apply(results: list[tuple[WebhookDelivery, AttemptOutcome]]
         if left is None:
             audit_record(
                 actor=Actor.system(),
-                action="webhook_endpoint.disabled",
+                action=AuditAction.WEBHOOK_ENDPOINT_DISABLED,
                 target=endpoint,
                 organization=endpoint.organization,
                 before={"enabled": True},

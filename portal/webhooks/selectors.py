@@ -9,6 +9,7 @@ from django.db.models import Case, Count, Min, Q, When
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
+from portal.core.audit_actions import AuditAction
 from portal.core.pagination import keyset_page
 from portal.webhooks.events import EVENT_TYPES, subscription_coverage
 from portal.webhooks.filters import DeliveryFilter
@@ -172,7 +173,7 @@ def endpoint_previous_secret_created_at(*, endpoint: WebhookEndpoint):
     rotations = list(
         AuditEntry.objects.filter(
             organization_id=endpoint.organization_id,
-            action="webhook_endpoint.secret_rotated",
+            action=AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED,
             target_id=str(endpoint.pk),
         )
         .order_by("-occurred_at")

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.problems import Problem
 from portal.core.tasks import enqueue_on_commit
 from portal.core.times import rfc3339
@@ -168,7 +169,7 @@ def endpoint_create(
         endpoint.partners.set(partners)
         audit_record(
             actor=actor,
-            action="webhook_endpoint.created",
+            action=AuditAction.WEBHOOK_ENDPOINT_CREATED,
             target=endpoint,
             organization=organization,
             after=endpoint_snapshot(endpoint),
@@ -205,7 +206,7 @@ def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, **changes) -> We
         if after != before:
             audit_record(
                 actor=actor,
-                action="webhook_endpoint.updated",
+                action=AuditAction.WEBHOOK_ENDPOINT_UPDATED,
                 target=endpoint,
                 organization=endpoint.organization,
                 before=before,
@@ -228,7 +229,7 @@ def endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="webhook_endpoint.deleted",
+            action=AuditAction.WEBHOOK_ENDPOINT_DELETED,
             target=endpoint,
             organization=endpoint.organization,
             before=endpoint_snapshot(endpoint),
@@ -249,7 +250,10 @@ def endpoint_secret_reveal(*, actor: Actor, endpoint: WebhookEndpoint) -> list[d
             }
         )
     audit_record(
-        actor=actor, action="webhook_endpoint.secret_revealed", target=endpoint, organization=endpoint.organization
+        actor=actor,
+        action=AuditAction.WEBHOOK_ENDPOINT_SECRET_REVEALED,
+        target=endpoint,
+        organization=endpoint.organization,
     )
     return secrets
 
@@ -272,7 +276,7 @@ def endpoint_secret_rotate(
         endpoint.save()
         audit_record(
             actor=actor,
-            action="webhook_endpoint.secret_rotated",
+            action=AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED,
             target=endpoint,
             organization=endpoint.organization,
             after={
@@ -310,7 +314,7 @@ def endpoint_send_test(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookDel
         )
         audit_record(
             actor=actor,
-            action="webhook_endpoint.test_sent",
+            action=AuditAction.WEBHOOK_ENDPOINT_TEST_SENT,
             target=endpoint,
             organization=endpoint.organization,
             after={"deliveryId": str(delivery.pk), "eventId": event.webhook_id},
@@ -347,7 +351,7 @@ def endpoint_reenable_and_replay_missed(*, actor: Actor, endpoint: WebhookEndpoi
         WebhookDelivery.objects.bulk_create(rows, batch_size=1000)
         audit_record(
             actor=actor,
-            action="webhook_endpoint.reenabled",
+            action=AuditAction.WEBHOOK_ENDPOINT_REENABLED,
             target=endpoint,
             organization=endpoint.organization,
             before=before,
@@ -473,7 +477,7 @@ def delivery_replay(*, actor: Actor, delivery: WebhookDelivery) -> WebhookDelive
         )
         audit_record(
             actor=actor,
-            action="webhook_delivery.replayed",
+            action=AuditAction.WEBHOOK_DELIVERY_REPLAYED,
             target=delivery,
             organization=delivery.organization,
             after={"replayId": str(replay.pk), "eventId": delivery.event.webhook_id},
@@ -507,7 +511,7 @@ def replay_job_create(*, actor: Actor, organization, filters: dict, queryset, cr
         )
         audit_record(
             actor=actor,
-            action="webhook_replay.created",
+            action=AuditAction.WEBHOOK_REPLAY_CREATED,
             target=job,
             organization=organization,
             after={"filters": filters, "total": total},
@@ -632,7 +636,7 @@ def endpoints_health_check() -> dict:
             locked.save()
             audit_record(
                 actor=Actor.system(),
-                action="webhook_endpoint.disabled",
+                action=AuditAction.WEBHOOK_ENDPOINT_DISABLED,
                 target=locked,
                 organization=locked.organization,
                 before={"enabled": True},

@@ -21,11 +21,6 @@ def payload_body(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def signed_content(*, webhook_id: str, timestamp: datetime, body: str) -> str:
-    """The string the signature covers: `id.timestamp.body` (shown by the signature debugger)."""
-    return f"{webhook_id}.{floor(timestamp.timestamp())}.{body}"
-
-
 def signature_header(*, secrets_: list[str], webhook_id: str, timestamp: datetime, body: str) -> str:
     """`webhook-signature`: one `v1,<base64>` per secret, space-separated (two during a rotation overlap)."""
     return " ".join(Webhook(s).sign(msg_id=webhook_id, timestamp=timestamp, data=body) for s in secrets_)

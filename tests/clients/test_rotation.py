@@ -18,6 +18,7 @@ from portal.clients.services import (
     client_secrets_mark_expired,
 )
 from portal.core.audit import Actor
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from tests.clients.test_oauth_token import token_request
 
@@ -121,7 +122,7 @@ def test_periodic_task_marks_expired_secrets_once(created):
         assert secrets_mark_expired() == 1
         assert client_secrets_mark_expired() == 0
     assert client.secrets.exclude(expired_marked_at=None).count() == 1
-    assert AuditEntry.objects.filter(action="client.secret.expired").count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.CLIENT_SECRET_EXPIRED).count() == 1
 
 
 def test_every_step_is_audited(created, support_user):
@@ -131,9 +132,9 @@ def test_every_step_is_audited(created, support_user):
     client_secret_rotate(actor=actor, client=client, confirm_end_overlap=True)
     client_secret_overlap_end(actor=actor, client=client)
     actions = list(AuditEntry.objects.filter(organization=client.organization).values_list("action", flat=True))
-    assert actions.count("client.secret.rotated") == 2
-    assert actions.count("client.secret.overlap_ended") == 2
+    assert actions.count(AuditAction.CLIENT_SECRET_ROTATED) == 2
+    assert actions.count(AuditAction.CLIENT_SECRET_OVERLAP_ENDED) == 2
     assert "client.created" in actions
-    rotated = AuditEntry.objects.filter(action="client.secret.rotated").order_by("occurred_at").first()
+    rotated = AuditEntry.objects.filter(action=AuditAction.CLIENT_SECRET_ROTATED).order_by("occurred_at").first()
     assert rotated.actor_user == support_user and rotated.ip_address == "10.0.0.1"
     assert rotated.after["windowHours"] == 48

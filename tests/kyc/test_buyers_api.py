@@ -1,5 +1,6 @@
 import pytest
 
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from portal.kyc.models import Buyer
 from tests.conftest import bearer_client_for
@@ -29,7 +30,7 @@ def test_post_creates_then_returns_the_same_buyer(api, buyers_url, vat_numbers, 
     assert len(created) == 1
     assert created[0].data["id"] == data["id"] and created[0].data["version"] == 1
     assert created[0].partner_id == partner.pk
-    assert AuditEntry.objects.filter(action="kyc.buyer.created", target_id=data["id"]).count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.BUYER_CREATED, target_id=data["id"]).count() == 1
 
 
 def test_vat_number_is_normalized_before_the_upsert(api, buyers_url, vat_numbers):
@@ -89,7 +90,7 @@ def test_read_and_patch(api, buyers_url, vat_numbers):
     patched = api.patch(url, {"name": "Renamed", "email": "new@example.com"}, format="json")
     assert patched.status_code == 200
     assert patched.json()["name"] == "Renamed" and patched.json()["version"] == 2
-    assert AuditEntry.objects.filter(action="kyc.buyer.updated", target_id=buyer["id"]).exists()
+    assert AuditEntry.objects.filter(action=AuditAction.BUYER_UPDATED, target_id=buyer["id"]).exists()
     bad = api.patch(url, {"email": "not-an-email"}, format="json")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "email"
 
@@ -117,7 +118,7 @@ def test_kyc_level_upgrade_and_downgrade_refusal(api, buyers_url, vat_numbers):
     assert len(upgraded) == 1
     assert upgraded[0].data["kycLevel"] == "B" and upgraded[0].data["previousKycLevel"] == "A"
     assert upgraded[0].data["version"] == 2
-    assert AuditEntry.objects.filter(action="kyc.level.upgraded", target_id=buyer["id"]).count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.BUYER_KYC_LEVEL_UPGRADED, target_id=buyer["id"]).count() == 1
     down = api.patch(url, {"kycLevel": "A"}, format="json")
     assert down.status_code == 409
     assert down.json()["type"].endswith("/problems/kyc-downgrade-not-allowed")

@@ -2,6 +2,7 @@ import hashlib
 
 import pytest
 
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from portal.kyc.models import KycDocument
 from portal.kyc.policy import MAX_DOCUMENT_BYTES
@@ -40,7 +41,7 @@ def test_upload_sniffs_type_and_stores_sha256(api, docs_url, buyer, content, med
     uploaded = events("kyc.document.uploaded")
     assert len(uploaded) == 1 and uploaded[0].data["id"] == data["id"] and uploaded[0].data["version"] == 2
     assert events("compliance.rollup.updated")[-1].data["presentDocuments"][0]["documentId"] == data["id"]
-    assert AuditEntry.objects.filter(action="kyc.document.uploaded", target_id=data["id"]).exists()
+    assert AuditEntry.objects.filter(action=AuditAction.KYC_DOCUMENT_UPLOADED, target_id=data["id"]).exists()
 
 
 def test_unsupported_content_is_415_whatever_the_name(api, docs_url):

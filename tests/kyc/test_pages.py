@@ -4,6 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal.core.audit import Actor
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from portal.kyc import services
 from portal.kyc.models import Buyer, SelfServiceInvitation
@@ -130,7 +131,7 @@ def test_download_is_for_members_and_audited(client, viewer_user, buyer):
     response = client.get(url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF_BYTES
     assert response["Content-Disposition"].startswith("attachment")
-    assert AuditEntry.objects.filter(action="kyc.document.downloaded", target_id=str(document.pk)).exists()
+    assert AuditEntry.objects.filter(action=AuditAction.KYC_DOCUMENT_DOWNLOADED, target_id=str(document.pk)).exists()
 
 
 def test_operator_archives_inline(client, operator_user, buyer):

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal.core.audit import Actor
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from portal.kyc import services
 from portal.kyc.file_types import ContentMismatch, download_filename, verify_content
@@ -177,7 +178,7 @@ def test_a_link_takes_at_most_the_configured_number_of_documents(client, link, s
     assert fragment.status_code == 200 and "maximum of 2 documents" in fragment.content.decode()
     assert KycDocument.objects.filter(invitation=invitation).count() == 2
     assert len(events("kyc.document.uploaded")) == 2
-    assert AuditEntry.objects.filter(action="kyc.document.uploaded").count() == 2
+    assert AuditEntry.objects.filter(action=AuditAction.KYC_DOCUMENT_UPLOADED).count() == 2
     assert len(_stored_files(settings)) == 2
     # The page says so up front and offers no upload form any more.
     page = client.get(url).content.decode()

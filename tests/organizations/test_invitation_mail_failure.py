@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.mail import EmailMessage
 from django.urls import reverse
 
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from portal.organizations.models import MemberInvitation
 from tests.organizations.conftest import HTMX
@@ -40,7 +41,12 @@ def test_smtp_down_keeps_the_invitation_and_says_so(client, organization, admin_
     assert "could not be sent" in page and "new@example.com" in page
     invitation = MemberInvitation.objects.get(email="new@example.com")
     assert invitation.send_error.startswith("SMTPServerDisconnected")
-    assert AuditEntry.objects.filter(action="invitation.send_failed", target_id=str(invitation.pk)).count() == 1
+    assert (
+        AuditEntry.objects.filter(
+            action=AuditAction.MEMBER_INVITATION_SEND_FAILED, target_id=str(invitation.pk)
+        ).count()
+        == 1
+    )
     assert "/invitations/" not in caplog.text and "accept" not in caplog.text  # the link is never logged
 
     smtp_down.undo()  # the mail server is back: a resend sends a new link and clears the failure

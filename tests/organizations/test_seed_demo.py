@@ -4,8 +4,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from portal.clients.credentials import credential_hash
 from portal.clients.models import ApiClient, ClientSecret
+from portal.core.tokens import token_hash
 from portal.organizations.capabilities import CAPABILITIES
 from portal.organizations.models import IntegrationOrganization, Membership, Partner
 from portal.organizations.selectors import organization_active_dpa, organization_capabilities, organization_partners
@@ -74,8 +74,8 @@ def test_seed_demo_is_idempotent_and_mints_a_fresh_secret():
     assert {k: v for k, v in first.items() if k != "client"} == {k: v for k, v in second.items() if k != "client"}
     assert first["client"]["clientId"] == second["client"]["clientId"]
     assert first["client"]["clientSecret"] != second["client"]["clientSecret"]
-    old = ClientSecret.objects.get(secret_hash=credential_hash(first["client"]["clientSecret"]))
-    new = ClientSecret.objects.get(secret_hash=credential_hash(second["client"]["clientSecret"]))
+    old = ClientSecret.objects.get(secret_hash=token_hash(first["client"]["clientSecret"]))
+    new = ClientSecret.objects.get(secret_hash=token_hash(second["client"]["clientSecret"]))
     assert old.expires_at is not None and old.revoked_at is None  # still valid for the rotation window
     assert new.expires_at is None
 

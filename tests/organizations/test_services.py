@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from portal.core.audit import Actor
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from portal.organizations import services
 from portal.organizations.models import (
@@ -190,7 +191,11 @@ def test_partner_authorize_and_revoke(actor):
     # Re-authorizing after a revocation is allowed (new row, history kept).
     services.partner_authorize(actor=actor, organization=org, partner=partner)
     assert PartnerAuthorization.objects.filter(organization=org, partner=partner).count() == 2
-    assert actions(org) == ["partner.authorized", "partner.authorization_revoked", "partner.authorized"]
+    assert actions(org) == [
+        AuditAction.PARTNER_AUTHORIZATION_CREATED,
+        AuditAction.PARTNER_AUTHORIZATION_REVOKED,
+        AuditAction.PARTNER_AUTHORIZATION_CREATED,
+    ]
 
 
 def test_capability_grant_and_revoke(actor):
@@ -249,10 +254,10 @@ def test_invitation_lifecycle(actor, django_capture_on_commit_callbacks):
     with pytest.raises(ValidationError):  # single use
         services.invitation_accept(actor=Actor(), token=resent.token, user=membership.user)
     assert actions(org) == [
-        "invitation.created",
-        "invitation.resent",
+        AuditAction.MEMBER_INVITATION_CREATED,
+        AuditAction.MEMBER_INVITATION_RESENT,
         "user.created",
-        "invitation.accepted",
+        AuditAction.MEMBER_INVITATION_ACCEPTED,
     ]
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
+from portal.core.audit_actions import AuditAction
 from portal.core.models import AuditEntry
 from portal.organizations import services
 from portal.organizations.models import (
@@ -327,21 +328,30 @@ def test_viewer_sees_read_only_pages(client, organization, viewer_user):
 # Audit --------------------------------------------------------------------------------------------
 
 
+STEPS = (AuditAction.DPA_REGISTERED, AuditAction.DPA_SUPERSEDED, AuditAction.DPA_REVOKED)
+
+
 def test_audit_page_filters_and_paginates(client, organization, admin_user, support_user):
     actor = Actor(user=support_user)
     for i in range(60):
-        audit_record(actor=actor, organization=organization, action=f"test.step{i % 3}", target=organization)
-    audit_record(actor=Actor(), organization=organization, action="other.thing", target_label="x", target_type="x.Y")
+        audit_record(actor=actor, organization=organization, action=STEPS[i % 3], target=organization)
+    audit_record(
+        actor=Actor(),
+        organization=organization,
+        action=AuditAction.CAPABILITY_GRANTED,
+        target_label="x",
+        target_type="x.Y",
+    )
     other = OrganizationFactory()
-    audit_record(actor=actor, organization=other, action="test.secret", target=other)
+    audit_record(actor=actor, organization=other, action=AuditAction.ORGANIZATION_SUSPENDED, target=other)
     client.force_login(admin_user)
     page = client.get(url("audit", organization)).content.decode()
-    assert "test.step" in page and "test.secret" not in page and "Older" in page
-    filtered = client.get(url("audit", organization), {"action": "other."}, **HTMX)
-    assert is_fragment(filtered) and "other.thing" in filtered.content.decode()
-    assert "test.step" not in filtered.content.decode()
+    assert AuditAction.DPA_REGISTERED in page and AuditAction.ORGANIZATION_SUSPENDED not in page and "Older" in page
+    filtered = client.get(url("audit", organization), {"action": "capability."}, **HTMX)
+    assert is_fragment(filtered) and AuditAction.CAPABILITY_GRANTED in filtered.content.decode()
+    assert "dpa." not in filtered.content.decode()
     by_actor = client.get(url("audit", organization), {"actor": "system"}, **HTMX).content.decode()
-    assert "other.thing" in by_actor and "test.step" not in by_actor
+    assert AuditAction.CAPABILITY_GRANTED in by_actor and "dpa." not in by_actor
     future = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     assert (
         "No audit entries match" in client.get(url("audit", organization), {"occurred_after": future}).content.decode()
@@ -349,8 +359,13 @@ def test_audit_page_filters_and_paginates(client, organization, admin_user, supp
 
 
 def test_audit_page_query_count_is_pinned(client, organization, admin_user, django_assert_max_num_queries):
-    for i in range(50):
-        audit_record(actor=Actor(user=admin_user), organization=organization, action=f"x.{i}", target=organization)
+    for _i in range(50):
+        audit_record(
+            actor=Actor(user=admin_user),
+            organization=organization,
+            action=AuditAction.ORGANIZATION_UPDATED,
+            target=organization,
+        )
     client.force_login(admin_user)
     with django_assert_max_num_queries(10):
         assert client.get(url("audit", organization)).status_code == 200
@@ -358,16 +373,19 @@ def test_audit_page_query_count_is_pinned(client, organization, admin_user, djan
 
 def test_audit_csv_export_streams_filtered_rows(client, organization, admin_user):
     audit_record(
-        actor=Actor(user=admin_user, ip="198.51.100.7"), organization=organization, action="a.one", after={"k": 1}
+        actor=Actor(user=admin_user, ip="198.51.100.7"),
+        organization=organization,
+        action=AuditAction.DPA_REGISTERED,
+        after={"k": 1},
     )
-    audit_record(actor=Actor(user=admin_user), organization=organization, action="b.two")
+    audit_record(actor=Actor(user=admin_user), organization=organization, action=AuditAction.MEMBERSHIP_CREATED)
     client.force_login(admin_user)
-    response = client.get(url("audit_export", organization), {"action": "a."})
+    response = client.get(url("audit_export", organization), {"action": "dpa."})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:4] == ["occurred_at", "organization", "actor", "action"]
-    assert [r[3] for r in rows[1:]] == ["a.one"]
+    assert [r[3] for r in rows[1:]] == [AuditAction.DPA_REGISTERED]
     assert rows[1][7] == "198.51.100.7" and rows[1][9] == '{"k": 1}'
 
 
@@ -375,7 +393,7 @@ def test_support_audit_sees_every_organization(support_client, django_assert_max
     orgs = [OrganizationFactory() for _ in range(3)]
     for org in orgs:
         for _ in range(10):
-            audit_record(actor=Actor(), organization=org, action="z.seen", target=org)
+            audit_record(actor=Actor(), organization=org, action=AuditAction.ORGANIZATION_UPDATED, target=org)
     with django_assert_max_num_queries(10):
         html = support_client.get(url("audit_global")).content.decode()
     assert all(org.name in html for org in orgs)
@@ -424,7 +442,7 @@ def test_organization_pages_query_counts_are_pinned(support_client, name, limit,
     for _ in range(15):
         MembershipFactory(organization=org, role="viewer")
     for i in range(5):
-        audit_record(actor=actor, organization=org, action=f"x.{i}")
+        audit_record(actor=actor, organization=org, action=AuditAction.ORGANIZATION_UPDATED)
         MemberInvitation.objects.create(
             organization=org,
             email=f"p{i}@example.com",
@@ -482,9 +500,11 @@ def test_audit_filters_by_target_type(client, organization, admin_user, support_
     services.capability_grant(
         actor=Actor(user=support_user), organization=organization, capability="allowMultiVinOrders"
     )
-    audit_record(actor=Actor(), organization=organization, action="organization.touched", target=organization)
+    audit_record(actor=Actor(), organization=organization, action=AuditAction.ORGANIZATION_UPDATED, target=organization)
     client.force_login(admin_user)
     page = client.get(url("audit", organization)).content.decode()
     assert '<option value="organizations.CapabilityGrant">' in page
     html = client.get(url("audit", organization), {"target_type": "organizations.CapabilityGrant"}, **HTMX)
-    assert "capability.granted" in html.content.decode() and "organization.touched" not in html.content.decode()
+    assert (
+        "capability.granted" in html.content.decode() and AuditAction.ORGANIZATION_UPDATED not in html.content.decode()
+    )
