@@ -31,7 +31,7 @@ class AuditEntryFilterSet(django_filters.FilterSet):
     action = django_filters.CharFilter(
         lookup_expr="istartswith",
         label="Action",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. dpa. or partner.authorized"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. dpa. or partner_authorization."}),
     )
     target_type = django_filters.ChoiceFilter(choices=_target_type_choices, label="Target", empty_label="Any target")
     occurred_after = django_filters.DateTimeFilter(
