@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from portal.kyc.models import DocumentType, KycLevel
+from portal.organizations.capabilities import CapabilitySlug
 
 REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
     KycLevel.A: (DocumentType.TRADE_REGISTER_EXTRACT, DocumentType.ID_DOCUMENT),
@@ -40,7 +41,7 @@ def max_documents_per_invitation() -> int:
 
 
 # Which capability a buyer at this KYC level needs: B (enhanced due diligence) is granted per organization.
-LEVEL_CAPABILITIES: dict[str, str] = {KycLevel.B: "kycLevelB"}
+LEVEL_CAPABILITIES: dict[str, str] = {KycLevel.B: CapabilitySlug.KYC_LEVEL_B}
 
 
 def kyc_level_capability(level: str | None) -> str | None:

@@ -18,6 +18,7 @@ from portal.core.audit import Actor, audit_record
 from portal.core.audit_actions import AuditAction
 from portal.core.problems import Problem
 from portal.core.tasks import enqueue_on_commit
+from portal.core.tokens import token_hash
 from portal.core.vat import vat_normalize
 from portal.kyc.file_types import (
     ACCEPTED_MEDIA_TYPES,
@@ -41,6 +42,7 @@ from portal.kyc.policy import (
 from portal.kyc.representations import buyer_data, document_data, invitation_data
 from portal.kyc.selectors import buyer_rollup, compliance_status_for
 from portal.kyc.vies import vies_check_vat
+from portal.organizations.capabilities import CapabilitySlug
 from portal.organizations.selectors import organization_capabilities
 from portal.webhooks.outbox import event_emit
 
@@ -510,10 +512,6 @@ def document_archive(*, actor: Actor, document: KycDocument) -> KycDocument:
 # Self-service invitations ---------------------------------------------------------------------------------
 
 
-def invitation_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 LINK_TOKEN_KEY_SALT = "portal.kyc.invitation-link"
 
 
@@ -528,7 +526,7 @@ def _new_token(invitation_id) -> tuple[str, str, str]:
     """(token, its hash, the salt it is rebuilt from): a fresh salt gives a new link."""
     token_salt = secrets.token_hex(16)
     token = _link_token(invitation_id, token_salt)
-    return token, invitation_token_hash(token), token_salt
+    return token, token_hash(token), token_salt
 
 
 def invitation_link_token(invitation: SelfServiceInvitation) -> str | None:
@@ -537,7 +535,7 @@ def invitation_link_token(invitation: SelfServiceInvitation) -> str | None:
         return None
     for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
         token = _link_token(invitation.pk, invitation.token_salt, secret=secret)
-        if constant_time_compare(invitation_token_hash(token), invitation.token_hash):
+        if constant_time_compare(token_hash(token), invitation.token_hash):
             return token
     return None
 
@@ -563,7 +561,7 @@ def invitation_create(
     *, actor: Actor, buyer: Buyer, email: str = "", locale: str = "", expires_in_days: int | None = None
 ) -> tuple[SelfServiceInvitation, str]:
     """Create an invitation and send it after commit; earlier active invitations of the buyer are revoked."""
-    _require_capability(buyer.organization, "kycSelfServiceInvitations")
+    _require_capability(buyer.organization, CapabilitySlug.KYC_SELF_SERVICE_INVITATIONS)
     email = (email or buyer.email or "").strip()
     if not email:
         raise ValidationError({"email": ["The buyer has no e-mail address; give one."]})
@@ -787,7 +785,7 @@ def invitation_send_email(*, invitation_id) -> bool:
         return False
     with transaction.atomic():
         invitation = _lock_invitation(invitation_id)
-        if invitation.token_hash != invitation_token_hash(token):
+        if invitation.token_hash != token_hash(token):
             return False
         if invitation.status == SelfServiceInvitation.Status.PENDING:
             invitation.status = SelfServiceInvitation.Status.SENT
@@ -813,7 +811,7 @@ def invitation_for_token(*, token: str) -> SelfServiceInvitation | None:
         return None
     return (
         SelfServiceInvitation.objects.select_related("buyer__partner", "organization")
-        .filter(token_hash=invitation_token_hash(token))
+        .filter(token_hash=token_hash(token))
         .first()
     )
 

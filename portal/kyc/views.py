@@ -25,6 +25,7 @@ from portal.kyc.models import DocumentType, ViesResult
 from portal.kyc.selectors import buyer_list as select_buyers
 from portal.kyc.selectors import buyer_rollup, document_history, invitation_list
 from portal.organizations.access import access_organization
+from portal.organizations.capabilities import CapabilitySlug
 from portal.organizations.models import Membership
 from portal.organizations.selectors import organization_capabilities, organization_partners
 
@@ -136,8 +137,8 @@ def _detail_context(request, access, buyer, **extra) -> dict:
         "invitations": invitations,
         "invitation_form": extra.pop("invitation_form", None)
         or InvitationForm(initial={"email": buyer.email, "expires_in_days": 7}),
-        "can_invite": access.is_operator and "kycSelfServiceInvitations" in capabilities,
-        "can_upgrade": access.is_operator and "kycLevelB" in capabilities and buyer.kyc_level == "A",
+        "can_invite": access.is_operator and CapabilitySlug.KYC_SELF_SERVICE_INVITATIONS in capabilities,
+        "can_upgrade": access.is_operator and CapabilitySlug.KYC_LEVEL_B in capabilities and buyer.kyc_level == "A",
         "invitations_live": any(i.is_active for i in invitations),
         "vies_pending": buyer.vies_result == ViesResult.PENDING,
         **extra,

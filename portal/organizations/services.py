@@ -4,7 +4,6 @@ Keyword-only, typed, atomic and audited. Business-rule violations raise Django's
 (a message per field where one applies), so pages show them inline and the API as problem+json.
 """
 
-import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from portal.core.audit import Actor, audit_record
 from portal.core.audit_actions import AuditAction
+from portal.core.tokens import token_hash
 from portal.core.vat import vat_normalize
 from portal.organizations.capabilities import CAPABILITIES_BY_SLUG
 from portal.organizations.models import (
@@ -546,13 +546,9 @@ class IssuedInvitation:
         return settings.PORTAL_BASE_URL + reverse("accounts:invitation_accept", kwargs={"token": self.token})
 
 
-def invitation_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    return token, invitation_token_hash(token)
+    return token, token_hash(token)
 
 
 def _invitation_send_after_commit(issued: IssuedInvitation) -> None:
@@ -685,7 +681,7 @@ def invitation_by_token(*, token: str) -> MemberInvitation | None:
     """The invitation a link points to, whatever its state (the page explains expired/used links)."""
     return (
         MemberInvitation.objects.select_related("organization", "invited_by")
-        .filter(token_hash=invitation_token_hash(token or ""))
+        .filter(token_hash=token_hash(token or ""))
         .first()
     )
 
@@ -705,7 +701,7 @@ def invitation_accept(
     invitation = (
         MemberInvitation.objects.select_for_update()
         .select_related("organization")
-        .filter(token_hash=invitation_token_hash(token or ""))
+        .filter(token_hash=token_hash(token or ""))
         .first()
     )
     if invitation is None or not invitation_is_active(invitation):

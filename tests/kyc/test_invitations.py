@@ -7,9 +7,9 @@ from django.core import mail
 from django.utils import timezone
 
 from portal.core.audit import Actor
+from portal.core.tokens import token_hash
 from portal.kyc import services, tasks
 from portal.kyc.models import SelfServiceInvitation
-from portal.kyc.services import invitation_token_hash
 from tests.conftest import bearer_client_for
 from tests.factories import pilot_organization
 from tests.kyc.conftest import events
@@ -48,7 +48,7 @@ def test_create_sends_a_branded_email_after_commit(
     html = message.alternatives[0].content
     assert "#aa3300" in html and buyer.partner.legal_name in html
     token = _token_from_last_mail()
-    assert len(token) >= 22 and invitation.token_hash == invitation_token_hash(token)
+    assert len(token) >= 22 and invitation.token_hash == token_hash(token)
     assert token not in str(SelfServiceInvitation.objects.filter(pk=invitation.pk).values().get())
     sent = events("kyc.invitation.sent")
     assert len(sent) == 1 and sent[0].data["id"] == data["id"] and sent[0].data["version"] == invitation.version

@@ -34,6 +34,7 @@ from portal.kyc.representations import (
     invitation_data,
 )
 from portal.kyc.selectors import buyer_list, buyer_rollup, document_list, invitation_list
+from portal.organizations.capabilities import CapabilitySlug
 
 SELLER = request_path("seller_id")
 BUYER = request_path("buyer_id")
@@ -282,7 +283,7 @@ class DocumentDetailView(IntegrationAPIView):
 
 
 class InvitationCollectionView(IntegrationAPIView):
-    required_capability = "kycSelfServiceInvitations"
+    required_capability = CapabilitySlug.KYC_SELF_SERVICE_INVITATIONS
     response_links = {("GET", 200): _invitation_links(FIRST_ITEM_ID), ("POST", 201): _invitation_links(BODY_ID)}
 
     @extend_schema(
@@ -320,7 +321,7 @@ class InvitationCollectionView(IntegrationAPIView):
 
 
 class InvitationResendView(IntegrationAPIView):
-    required_capability = "kycSelfServiceInvitations"
+    required_capability = CapabilitySlug.KYC_SELF_SERVICE_INVITATIONS
     response_links = {("POST", 200): _invitation_links(request_path("invitation_id"))}
 
     @extend_schema(
@@ -339,7 +340,7 @@ class InvitationResendView(IntegrationAPIView):
 
 
 class InvitationRevokeView(IntegrationAPIView):
-    required_capability = "kycSelfServiceInvitations"
+    required_capability = CapabilitySlug.KYC_SELF_SERVICE_INVITATIONS
 
     @extend_schema(
         operation_id="kyc_invitations_revoke",

@@ -13,6 +13,7 @@ from portal.core.audit import Actor
 from portal.core.pagination import keyset_page, parse_limit
 from portal.core.times import rfc3339
 from portal.gateway.views import IntegrationAPIView
+from portal.organizations.capabilities import CapabilitySlug
 from portal.webhooks import selectors, services
 from portal.webhooks.access import access_delivery, access_endpoint, access_replay_job
 from portal.webhooks.api import serializers as s
@@ -41,7 +42,7 @@ def _delivery_links(delivery_id: str):
 
 
 class WebhooksAPIView(IntegrationAPIView):
-    required_capability = "webhooks"
+    required_capability = CapabilitySlug.WEBHOOKS
 
     @property
     def actor(self) -> Actor:
