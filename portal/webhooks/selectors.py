@@ -95,7 +95,7 @@ def _p95(values: list[int]) -> int | None:
 
 def endpoint_health(*, endpoint: WebhookEndpoint, now=None) -> EndpointHealth:
     """Success rate, p95 latency and an hourly chart over the last 24 h, plus the failure streak."""
-    from portal.webhooks.services import AUTO_DISABLE_AFTER
+    from portal.webhooks.policy import AUTO_DISABLE_AFTER
 
     now = now or timezone.now()
     since = now - timedelta(hours=24)

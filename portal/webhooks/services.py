@@ -20,16 +20,18 @@ from portal.organizations.selectors import organization_capabilities, organizati
 from portal.webhooks import ssrf
 from portal.webhooks.events import EVENT_SEGMENTS, EVENT_TYPES_BY_NAME, subscription_matches
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, WebhookReplayJob
+from portal.webhooks.policy import (
+    AUTO_DISABLE_AFTER,
+    DEFAULT_ROTATION_OVERLAP,
+    DISABLE_WARNING_AFTER,
+    MAX_CONCURRENCY_LIMITS,
+    MAX_ROTATION_OVERLAP,
+    REPLAY_CHUNK,
+    REPLAY_WINDOW,
+    RETENTION,
+)
 from portal.webhooks.selectors import endpoint_previous_secret_created_at
 from portal.webhooks.signing import secret_generate
-
-REPLAY_WINDOW = timedelta(days=30)
-RETENTION = timedelta(days=30)
-MAX_ROTATION_OVERLAP = timedelta(days=7)
-DEFAULT_ROTATION_OVERLAP = timedelta(hours=24)
-AUTO_DISABLE_AFTER = timedelta(days=5)
-DISABLE_WARNING_AFTER = timedelta(days=4)
-REPLAY_CHUNK = 500
 
 
 def _dispatch_on_commit() -> None:
@@ -55,7 +57,6 @@ def endpoint_snapshot(endpoint: WebhookEndpoint) -> dict:
 
 def max_concurrency_validate(value) -> int:
     """An endpoint's cap on requests in flight: a whole number within MAX_CONCURRENCY_LIMITS."""
-    from portal.webhooks.engine import MAX_CONCURRENCY_LIMITS
 
     low, high = MAX_CONCURRENCY_LIMITS
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -22,9 +22,9 @@ from portal.organizations.models import Membership
 from portal.organizations.selectors import organization_capabilities, organization_partners
 from portal.webhooks import selectors, services
 from portal.webhooks.access import access_delivery, access_endpoint, access_replay_job
-from portal.webhooks.engine import BREAKER_THRESHOLD
 from portal.webhooks.events import EVENT_TYPES, example_payload
 from portal.webhooks.forms import ConcurrencyForm, EndpointForm, RotateSecretForm
+from portal.webhooks.policy import BREAKER_THRESHOLD
 from portal.webhooks.signing import payload_body
 
 OPERATOR, ADMIN = Membership.Role.OPERATOR, Membership.Role.ADMIN

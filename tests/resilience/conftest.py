@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from portal.core.audit import Actor
 from portal.webhooks import ssrf
-from portal.webhooks.engine import BREAKER_THRESHOLD
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from portal.webhooks.policy import BREAKER_THRESHOLD
 from portal.webhooks.services import endpoint_create
 from tests.factories import pilot_organization
 

@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
-from portal.webhooks import engine
+from portal.webhooks import engine, policy
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from portal.webhooks.outbox import event_emit
 from portal.webhooks.services import endpoint_secret_rotate, endpoint_send_test
@@ -132,7 +132,7 @@ def test_whole_retry_schedule_ten_attempts_within_72_hours(organization, endpoin
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert len(gaps) == 9
     for n, gap in enumerate(gaps, start=1):
-        nominal = engine.BACKOFF_BASE_SECONDS * engine.BACKOFF_FACTOR ** (n - 1)
+        nominal = policy.BACKOFF_BASE_SECONDS * policy.BACKOFF_FACTOR ** (n - 1)
         assert nominal * 0.8 - 1 <= gap <= nominal * 1.2 + 1, (n, gap)
     # Same webhook-id on every retry; the signature covers each attempt's own timestamp.
     assert {r["headers"]["webhook-id"] for r in receiver.requests} == {event.webhook_id}
@@ -141,10 +141,10 @@ def test_whole_retry_schedule_ten_attempts_within_72_hours(organization, endpoin
 def test_next_attempt_never_after_72_hours():
     first = timezone.now()
     now = first + timedelta(hours=71)
-    nxt = engine.next_attempt_time(first_attempt_at=first, attempt_number=9, now=now, retry_after=10 * 3600)
+    nxt = policy.next_attempt_time(first_attempt_at=first, attempt_number=9, now=now, retry_after=10 * 3600)
     assert nxt == first + timedelta(hours=72)
-    assert engine.next_attempt_time(first_attempt_at=first, attempt_number=9, now=first + timedelta(hours=72)) is None
-    assert engine.next_attempt_time(first_attempt_at=first, attempt_number=10, now=first) is None
+    assert policy.next_attempt_time(first_attempt_at=first, attempt_number=9, now=first + timedelta(hours=72)) is None
+    assert policy.next_attempt_time(first_attempt_at=first, attempt_number=10, now=first) is None
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 422, 500, 503, 302])
@@ -182,8 +182,8 @@ def test_retry_after_is_honoured(organization, endpoint, receiver, status, djang
 
 
 def test_retry_after_ignored_on_other_statuses():
-    assert engine.retry_after_seconds({"Retry-After": "60"}, 500, now=timezone.now()) is None
-    assert engine.retry_after_seconds({"retry-after": "60"}, 429, now=timezone.now()) == 60
+    assert policy.retry_after_seconds({"Retry-After": "60"}, 500, now=timezone.now()) is None
+    assert policy.retry_after_seconds({"retry-after": "60"}, 429, now=timezone.now()) == 60
 
 
 def test_connection_refused_is_recorded_and_retried(organization, make_endpoint, django_capture_on_commit_callbacks):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from portal.core.audit import Actor
 from portal.core.models import AuditEntry
-from portal.webhooks import engine, ssrf
+from portal.webhooks import engine, policy, ssrf
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from portal.webhooks.services import endpoint_create
 from tests.factories import pilot_organization
@@ -83,10 +83,10 @@ def test_breaker_opens_defers_without_attempts_probes_and_closes(receiver):
     receiver.drop = True  # every connection is closed without an answer: connection failures
     t0 = (timezone.now() + timedelta(seconds=1)).replace(microsecond=0)
 
-    assert dispatch_at(t0) == engine.BREAKER_THRESHOLD == 5  # five fail in a row; the rest are never sent
+    assert dispatch_at(t0) == policy.BREAKER_THRESHOLD == 5  # five fail in a row; the rest are never sent
     endpoint.refresh_from_db()
     assert endpoint.breaker_state == States.OPEN
-    assert endpoint.breaker_until == t0 + engine.BREAKER_COOLDOWN
+    assert endpoint.breaker_until == t0 + policy.BREAKER_COOLDOWN
     assert "connection" in endpoint.breaker_reason
     assert WebhookDelivery.objects.filter(endpoint=endpoint, attempt_count=0, status="PENDING").count() == 5
     assert breaker_actions(endpoint) == {"opened": 1}
@@ -101,7 +101,7 @@ def test_breaker_opens_defers_without_attempts_probes_and_closes(receiver):
     assert dispatch_at(t0 + timedelta(seconds=61)) == 1
     endpoint.refresh_from_db()
     assert endpoint.breaker_state == States.OPEN
-    assert endpoint.breaker_until == t0 + timedelta(seconds=61) + 2 * engine.BREAKER_COOLDOWN
+    assert endpoint.breaker_until == t0 + timedelta(seconds=61) + 2 * policy.BREAKER_COOLDOWN
     assert endpoint.breaker_deferred_count == 10  # all ten were held back when the cool-down ended
     assert breaker_actions(endpoint) == {"opened": 2, "half_opened": 1}
     assert dispatch_at(t0 + timedelta(seconds=61 + 119)) == 0
@@ -276,7 +276,7 @@ def test_a_dead_endpoint_does_not_delay_a_healthy_one(silent_server, receiver, s
     # The dead one took its cap of slots, timed out, and its breaker holds back the rest.
     # Slots freed by the first timeouts may be refilled until the fifth in a row opens the breaker.
     timeouts = WebhookAttempt.objects.filter(endpoint=dead, failure_class="timeout").count()
-    assert dead.max_concurrency <= timeouts <= dead.max_concurrency + engine.BREAKER_THRESHOLD - 1
+    assert dead.max_concurrency <= timeouts <= dead.max_concurrency + policy.BREAKER_THRESHOLD - 1
     assert WebhookDelivery.objects.filter(endpoint=dead, attempt_count=0, status="PENDING").count() == 30 - timeouts
     dead.refresh_from_db()
     assert dead.breaker_state == States.OPEN
